@@ -1,0 +1,99 @@
+"""Spec to Keras: the one place that turns a spec into TensorFlow objects."""
+
+from __future__ import annotations
+
+import os
+
+from lab.errors import LabError
+from lab.spec import validate
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+                     "adadelta": "Adadelta"}
+
+
+def layer_arguments(layer: dict) -> dict:
+    """The constructor arguments of a spec layer, with JSON lists turned into the tuples Keras prefers."""
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in layer.items() if key != "type"}
+
+
+def build_layers(spec: dict) -> list:
+    from tensorflow import keras
+
+    return [getattr(keras.layers, layer["type"])(**layer_arguments(layer)) for layer in spec["layers"]]
+
+
+def build_model(spec: dict, seed: int | None = None, compile: bool = True):
+    """A ``keras.Sequential`` with an explicit ``keras.Input``, compiled with the spec's settings.
+
+    A seed makes the initial weights (and the augmentation draws) reproducible.
+    """
+    validate(spec)
+    from tensorflow import keras
+
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+    model = keras.Sequential([keras.Input(shape=tuple(spec["input_shape"])), *build_layers(spec)],
+                             name=spec.get("name", "cnn_lab"))
+    if compile:
+        compile_model(model, spec)
+    return model
+
+
+def make_optimizer(settings: dict):
+    from tensorflow import keras
+
+    settings = {"name": settings} if isinstance(settings, str) else dict(settings)
+    name = str(settings.pop("name", "adam")).lower()
+    if name not in OPTIMIZER_CLASSES:
+        raise LabError(f"Optimizer {name!r} is not supported; use one of {', '.join(OPTIMIZER_CLASSES)}.")
+    cls = getattr(keras.optimizers, OPTIMIZER_CLASSES[name])
+    try:
+        return cls(**settings)
+    except TypeError as error:
+        raise LabError(f"The {OPTIMIZER_CLASSES[name]} optimizer does not take these settings: {error}; "
+                       "remove the unknown ones.") from None
+
+
+def make_metric(name: str, loss: str):
+    from tensorflow import keras
+
+    sparse = loss == "sparse_categorical_crossentropy"
+    if name == "accuracy":
+        return "accuracy"
+    if name.startswith("top_") and name.endswith("_accuracy"):
+        k = int(name.split("_")[1])
+        cls = keras.metrics.SparseTopKCategoricalAccuracy if sparse else keras.metrics.TopKCategoricalAccuracy
+        return cls(k=k, name=name)
+    if name in ("precision", "recall", "auc", "f1_score") and sparse:
+        raise LabError(f"Metric {name!r} needs one-hot labels; set label_mode to 'categorical' with the "
+                       "categorical_crossentropy loss, or remove the metric.")
+    if name == "precision":
+        return keras.metrics.Precision(name="precision")
+    if name == "recall":
+        return keras.metrics.Recall(name="recall")
+    if name == "auc":
+        return keras.metrics.AUC(name="auc")
+    if name == "f1_score":
+        return keras.metrics.F1Score(average="macro", name="f1_score")
+    return name
+
+
+def compile_model(model, spec: dict) -> None:
+    settings = spec.get("compile", {})
+    loss = settings.get("loss", "sparse_categorical_crossentropy")
+    metrics = [make_metric(name, loss) for name in settings.get("metrics", ["accuracy"])]
+    model.compile(optimizer=make_optimizer(settings.get("optimizer", {"name": "adam", "learning_rate": 0.001})),
+                  loss=loss, metrics=metrics)
+
+
+def make_strategy():
+    """The default strategy on one device; MirroredStrategy across several visible GPUs."""
+    import tensorflow as tf
+
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()

@@ -1,0 +1,334 @@
+"""The built-in dataset: handwritten-looking digits 0-9, generated offline from a seed.
+
+Each digit is drawn from one of a few hand-made stroke templates (the ways people write it). Every
+sample then gets its own hand: the control points wander, the pen slants, rotates and stretches the
+digit, a smooth random displacement field bends the strokes (elastic distortion), and the pen's
+thickness varies along the stroke. Strokes are rendered at four times the final resolution and
+brought to 28x28 the MNIST way by `lab.imaging.mnist_normalize`, the same function prediction uses.
+
+The output is the notes' layout: ``<out>/Train/<digit>/*.png`` and ``<out>/Test/<digit>/*.png``,
+white strokes on black, 8-bit grayscale.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import tempfile
+import threading
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from lab import imaging
+
+NAME = "sketch-digits"
+CLASSES = [str(d) for d in range(10)]
+TRAIN_PER_CLASS = 1000
+TEST_PER_CLASS = 200
+GENERATOR_VERSION = 1
+METADATA_FILE = "dataset.json"
+
+_RENDER = 112  # render canvas side, 4x the final 28
+_SPLIT_IDS = {"Train": 1, "Test": 2}
+
+
+# ----------------------------------------------------------------------------------------------
+# Templates. Coordinates are in a unit box, x to the right, y downwards. A stroke is a list of
+# segments; each segment is a smooth curve through its points, and consecutive segments meet at a
+# sharp corner. A template is a list of strokes (pen lifts between them).
+
+
+def _arc(cx, cy, rx, ry, start_deg, end_deg, n=9):
+    angles = np.radians(np.linspace(start_deg, end_deg, n))
+    return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
+
+
+TEMPLATES: dict[str, list[list[list[tuple[float, float]]]]] = {
+    "0": [
+        [[_arc(0.5, 0.5, 0.34, 0.5, -90, 275, 13)]],
+        [[_arc(0.5, 0.5, 0.3, 0.5, -100, 250, 13)]],
+        [[_arc(0.5, 0.5, 0.4, 0.48, -80, 290, 13)]],
+    ],
+    "1": [
+        [[[(0.5, 0.0), (0.5, 1.0)]]],
+        [[[(0.25, 0.22), (0.52, 0.0)], [(0.52, 0.0), (0.5, 1.0)]]],
+        [[[(0.25, 0.22), (0.52, 0.0)], [(0.52, 0.0), (0.5, 1.0)]], [[(0.25, 1.0), (0.75, 1.0)]]],
+        [[[(0.55, 0.0), (0.48, 0.5), (0.42, 1.0)]]],
+    ],
+    "2": [
+        [[[(0.12, 0.28), (0.3, 0.04), (0.62, 0.0), (0.86, 0.22), (0.78, 0.48), (0.45, 0.76), (0.08, 1.0)],
+          [(0.08, 1.0), (0.5, 0.97), (0.94, 1.0)]]],
+        [[[(0.1, 0.2), (0.45, 0.0), (0.85, 0.15), (0.75, 0.5), (0.3, 0.85), (0.1, 1.0)],
+          [(0.1, 1.0), (0.2, 0.9), (0.35, 0.9), (0.55, 1.0), (0.9, 0.95)]]],
+        [[[(0.15, 0.25), (0.5, 0.0), (0.85, 0.25), (0.7, 0.55), (0.15, 0.95)],
+          [(0.15, 0.95), (0.35, 0.82), (0.3, 1.0)], [(0.3, 1.0), (0.9, 1.0)]]],
+    ],
+    "3": [
+        [[[(0.12, 0.15), (0.45, 0.0), (0.82, 0.12), (0.78, 0.36), (0.42, 0.48)],
+          [(0.42, 0.48), (0.85, 0.6), (0.86, 0.88), (0.5, 1.0), (0.1, 0.88)]]],
+        [[[(0.12, 0.02), (0.88, 0.0)], [(0.88, 0.0), (0.42, 0.42)],
+          [(0.42, 0.42), (0.85, 0.58), (0.84, 0.88), (0.48, 1.0), (0.1, 0.86)]]],
+        [[[(0.15, 0.12), (0.5, 0.0), (0.8, 0.2), (0.55, 0.46), (0.4, 0.5), (0.55, 0.52), (0.85, 0.7),
+           (0.7, 0.95), (0.4, 1.0), (0.12, 0.85)]]],
+    ],
+    "4": [
+        [[[(0.58, 0.0), (0.05, 0.68)], [(0.05, 0.68), (0.95, 0.68)]], [[(0.72, 0.25), (0.72, 1.0)]]],
+        [[[(0.72, 1.0), (0.72, 0.0)], [(0.72, 0.0), (0.05, 0.66)], [(0.05, 0.66), (0.95, 0.66)]]],
+        [[[(0.15, 0.0), (0.1, 0.58)], [(0.1, 0.58), (0.92, 0.58)]], [[(0.72, 0.0), (0.72, 1.0)]]],
+        [[[(0.2, 0.0), (0.12, 0.52), (0.5, 0.55), (0.9, 0.48)]], [[(0.75, 0.05), (0.72, 0.6), (0.7, 1.0)]]],
+    ],
+    "5": [
+        [[[(0.85, 0.0), (0.22, 0.02)]],
+         [[(0.22, 0.02), (0.16, 0.45)],
+          [(0.16, 0.45), (0.5, 0.36), (0.85, 0.55), (0.82, 0.86), (0.45, 1.0), (0.1, 0.88)]]],
+        [[[(0.22, 0.0), (0.16, 0.45)],
+          [(0.16, 0.45), (0.5, 0.36), (0.85, 0.55), (0.82, 0.86), (0.45, 1.0), (0.1, 0.88)]],
+         [[(0.22, 0.0), (0.88, 0.0)]]],
+        [[[(0.88, 0.02), (0.25, 0.0)], [(0.25, 0.0), (0.2, 0.42)],
+          [(0.2, 0.42), (0.6, 0.4), (0.85, 0.68), (0.6, 0.98), (0.12, 0.9)]]],
+    ],
+    "6": [
+        [[[(0.75, 0.0), (0.4, 0.2), (0.16, 0.6), (0.25, 0.94), (0.6, 0.98), (0.82, 0.74), (0.62, 0.5),
+           (0.3, 0.54), (0.18, 0.72)]]],
+        [[[(0.65, 0.0), (0.3, 0.35), (0.18, 0.75), (0.4, 1.0), (0.75, 0.88), (0.72, 0.6), (0.4, 0.55),
+           (0.2, 0.75)]]],
+        [[[(0.8, 0.05), (0.5, 0.0), (0.22, 0.3), (0.15, 0.7), (0.45, 1.0), (0.8, 0.8), (0.6, 0.5),
+           (0.2, 0.65)]]],
+    ],
+    "7": [
+        [[[(0.05, 0.0), (0.95, 0.0)], [(0.95, 0.0), (0.4, 1.0)]]],
+        [[[(0.05, 0.0), (0.95, 0.0)], [(0.95, 0.0), (0.45, 1.0)]], [[(0.35, 0.5), (0.85, 0.48)]]],
+        [[[(0.05, 0.05), (0.95, 0.0)], [(0.95, 0.0), (0.62, 0.45), (0.5, 1.0)]]],
+        [[[(0.08, 0.15), (0.08, 0.0)], [(0.08, 0.0), (0.92, 0.02)], [(0.92, 0.02), (0.35, 1.0)]]],
+    ],
+    "8": [
+        [[[(0.8, 0.12), (0.5, 0.0), (0.2, 0.14), (0.3, 0.38), (0.7, 0.6), (0.82, 0.86), (0.5, 1.0),
+           (0.18, 0.86), (0.3, 0.6), (0.7, 0.38), (0.8, 0.14), (0.52, 0.0)]]],
+        [[_arc(0.5, 0.24, 0.26, 0.24, 90, 450, 11)], [_arc(0.5, 0.73, 0.32, 0.27, -90, 270, 11)]],
+        [[[(0.55, 0.48), (0.2, 0.3), (0.35, 0.03), (0.7, 0.05), (0.78, 0.28), (0.5, 0.48), (0.18, 0.72),
+           (0.4, 1.0), (0.8, 0.9), (0.78, 0.65), (0.5, 0.48)]]],
+    ],
+    "9": [
+        [[_arc(0.45, 0.27, 0.33, 0.27, 0, 360, 11), [(0.78, 0.27), (0.74, 1.0)]]],
+        [[_arc(0.45, 0.27, 0.32, 0.27, -10, 350, 11), [(0.77, 0.22), (0.75, 0.7), (0.5, 1.0)]]],
+        [[[(0.8, 0.1), (0.45, 0.0), (0.15, 0.2), (0.3, 0.5), (0.7, 0.4), (0.8, 0.1)],
+          [(0.8, 0.1), (0.75, 0.55), (0.7, 1.0)]]],
+    ],
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Geometry.
+
+
+def _catmull_rom(points: np.ndarray, per_segment: int = 10) -> np.ndarray:
+    """A smooth curve through `points` (shape (n, 2)); straight line for two points."""
+    if len(points) == 2:
+        t = np.linspace(0.0, 1.0, per_segment + 1)[:, None]
+        return points[0] * (1 - t) + points[1] * t
+    padded = np.vstack([2 * points[0] - points[1], points, 2 * points[-1] - points[-2]])
+    t = np.linspace(0.0, 1.0, per_segment, endpoint=False)[:, None]
+    t2, t3 = t * t, t * t * t
+    out = []
+    for i in range(1, len(padded) - 2):
+        p0, p1, p2, p3 = padded[i - 1], padded[i], padded[i + 1], padded[i + 2]
+        out.append(
+            0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3)
+        )
+    out.append(points[-1:])
+    return np.vstack(out)
+
+
+def _elastic(points: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Move points by a displacement field given on a coarse grid over [-0.25, 1.25]^2 (bilinear)."""
+    n = grid.shape[0] - 1
+    u = np.clip((points + 0.25) / 1.5 * n, 0, n - 1e-6)
+    i, j = u[:, 1].astype(int), u[:, 0].astype(int)
+    fy, fx = (u[:, 1] - i)[:, None], (u[:, 0] - j)[:, None]
+    d = (
+        grid[i, j] * (1 - fy) * (1 - fx)
+        + grid[i, j + 1] * (1 - fy) * fx
+        + grid[i + 1, j] * fy * (1 - fx)
+        + grid[i + 1, j + 1] * fy * fx
+    )
+    return points + d
+
+
+def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
+    """One handwritten-looking digit as a 28x28 uint8 array (white on black, MNIST-normalised)."""
+    variants = TEMPLATES[digit]
+    template = variants[int(rng.integers(len(variants)))]
+
+    jitter = rng.uniform(0.02, 0.055)
+    angle = math.radians(rng.normal(0.0, 7.0))
+    slant = rng.normal(0.12, 0.15)
+    sx = rng.uniform(0.7, 1.25) * (1.0 if digit != "1" else rng.uniform(0.6, 1.6))
+    sy = rng.uniform(0.9, 1.1)
+    grid = rng.normal(0.0, rng.uniform(0.02, 0.06), size=(4, 4, 2))
+    cos_a, sin_a = math.cos(angle), math.sin(angle)
+
+    strokes = []
+    for stroke in template:
+        pieces = []
+        shared_end = None
+        for segment in stroke:
+            pts = np.asarray(segment, dtype=np.float64).copy()
+            noise = rng.normal(0.0, jitter, size=pts.shape)
+            if shared_end is not None:
+                noise[0] = shared_end  # keep the corner joined to the previous segment
+            shared_end = noise[-1]
+            pts += noise
+            pieces.append(_catmull_rom(pts, 8))
+        curve = np.vstack(pieces)
+        curve = _elastic(curve, grid)
+        x, y = curve[:, 0] - 0.5, curve[:, 1] - 0.5
+        x = x * sx - slant * y
+        y = y * sy
+        curve = np.stack([x * cos_a - y * sin_a, x * sin_a + y * cos_a], axis=1)
+        strokes.append(curve)
+
+    pen = rng.uniform(2.6, 7.5)  # radius at 4x; the digit is about 80 px tall
+    image = Image.new("L", (_RENDER, _RENDER), 0)
+    draw = ImageDraw.Draw(image)
+    scale = 80.0
+    for curve in strokes:
+        pts = curve * scale + _RENDER / 2.0
+        seg = np.diff(pts, axis=0)
+        lengths = np.hypot(seg[:, 0], seg[:, 1])
+        total = float(lengths.sum())
+        step = max(1.0, pen * 0.35)
+        count = max(2, int(total / step) + 1)
+        cum = np.concatenate([[0.0], np.cumsum(lengths)])
+        s = np.linspace(0.0, total, count)
+        xs = np.interp(s, cum, pts[:, 0])
+        ys = np.interp(s, cum, pts[:, 1])
+        phase, wobble = rng.uniform(0, 2 * math.pi), rng.uniform(0.0, 0.3)
+        radii = pen * (1.0 + wobble * np.sin(phase + s / max(total, 1.0) * 2 * math.pi))
+        taper = rng.uniform(0.6, 1.0)
+        ends = np.minimum(s, total - s) / max(pen * 2.0, 1e-6)
+        radii = radii * (taper + (1 - taper) * np.clip(ends, 0, 1))
+        for x0, y0, r in zip(xs, ys, radii):
+            draw.ellipse((x0 - r, y0 - r, x0 + r, y0 + r), fill=255)
+    if rng.random() < 0.3:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 3.0)))
+    out = imaging.mnist_normalize(np.asarray(image), threshold=8)
+    if out is None:  # cannot happen with these templates, but stay total
+        out = np.zeros((28, 28), dtype=np.uint8)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing the dataset.
+
+
+def _rng(seed: int, split: str, digit: str, index: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), _SPLIT_IDS[split], int(digit), int(index)])
+
+
+def _write_chunk(folder: str, split: str, digit: str, start: int, stop: int, seed: int) -> int:
+    target = Path(folder) / split / digit
+    target.mkdir(parents=True, exist_ok=True)
+    for index in range(start, stop):
+        array = render_digit(digit, _rng(seed, split, digit, index))
+        Image.fromarray(array, "L").save(target / f"{index:05d}.png", compress_level=1)
+    return stop - start
+
+
+def _chunks(train_per_class: int, test_per_class: int, size: int = 250):
+    for split, per_class in (("Train", train_per_class), ("Test", test_per_class)):
+        for digit in CLASSES:
+            for start in range(0, per_class, size):
+                yield split, digit, start, min(per_class, start + size)
+
+
+def make(out, seed: int = 0, progress=None, train_per_class: int = TRAIN_PER_CLASS,
+         test_per_class: int = TEST_PER_CLASS, workers: int | None = None) -> Path:
+    """Write the digits dataset to `out` (replacing what is there), deterministically from `seed`.
+
+    The images are written into a hidden folder beside `out` and moved into place at the end, so an
+    interrupted run leaves nothing half-made. `progress(fraction, text)` is called as chunks finish.
+    Returns the dataset folder.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        chunks = list(_chunks(train_per_class, test_per_class))
+        total = sum(stop - start for _, _, start, stop in chunks)
+        done = 0
+        if progress:
+            progress(0.0, f"Drawing {total:,} digits")
+        workers = workers or min(len(chunks), os.cpu_count() or 1)
+        if workers > 1:
+            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                futures = [pool.submit(_write_chunk, str(tmp), *chunk, seed) for chunk in chunks]
+                for future in as_completed(futures):
+                    done += future.result()
+                    if progress:
+                        progress(done / total, f"{done:,} of {total:,} digits drawn")
+        else:
+            for chunk in chunks:
+                done += _write_chunk(str(tmp), *chunk, seed)
+                if progress:
+                    progress(done / total, f"{done:,} of {total:,} digits drawn")
+        metadata = {
+            "name": NAME,
+            "description": "Handwritten-style digits generated by CNN Lab, MNIST format: white on black, 28x28, "
+            "fitted into 20x20 and centred by centre of mass.",
+            "generator_version": GENERATOR_VERSION,
+            "seed": int(seed),
+            "train_per_class": train_per_class,
+            "test_per_class": test_per_class,
+            "centering": "mass",
+            "polarity": imaging.LIGHT_ON_DARK,
+        }
+        (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+        _swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    """Move the finished folder `tmp` to `out`, replacing an older `out` (atomic per rename)."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / out.name)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+_ensure_lock = threading.Lock()
+
+
+def ensure(root=None, progress=None) -> Path:
+    """Return `<root>/sketch-digits`, generating it first if it is not there yet (the default dataset)."""
+    from lab.data.discovery import default_root
+
+    root = Path(root) if root is not None else default_root()
+    out = root / NAME
+    with _ensure_lock:
+        if (out / "Train").is_dir():
+            return out
+        root.mkdir(parents=True, exist_ok=True)
+        tmp_out = Path(tempfile.mkdtemp(prefix=f".{NAME}.build-", dir=root)) / NAME
+        try:
+            make(tmp_out, seed=0, progress=progress)
+            try:
+                os.replace(tmp_out, out)
+            except OSError:
+                if not (out / "Train").is_dir():  # another process finished first, or a stale folder
+                    raise
+        finally:
+            shutil.rmtree(tmp_out.parent, ignore_errors=True)
+    return out

@@ -1,0 +1,159 @@
+"""Image helpers shared by the generated dataset, the loader and prediction.
+
+The MNIST recipe lives here once, so the digits the lab generates for training and the drawings it
+is asked to read go through exactly the same steps:
+
+1. crop to the ink's bounding box,
+2. scale it, keeping its aspect ratio, so the longer side is 20 pixels,
+3. paste it into a 28x28 black canvas so that its centre of mass sits at the centre.
+
+Arrays here are "ink high": the strokes are bright, the background is 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+LIGHT_ON_DARK = "light_on_dark"
+DARK_ON_LIGHT = "dark_on_light"
+
+
+def flatten_alpha(image: Image.Image) -> Image.Image:
+    """Drop transparency by compositing onto black or white, whichever the ink stands out from.
+
+    A canvas drawing has white strokes on a transparent background: it goes onto black. Dark ink on a
+    transparent background goes onto white. Images without an alpha channel come back unchanged
+    (palette images are expanded first).
+    """
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode == "PA":
+        image = image.convert("RGBA")
+    if image.mode not in ("RGBA", "LA", "RGBa", "La"):
+        return image
+    rgba = image.convert("RGBA")
+    arr = np.asarray(rgba, dtype=np.float32)
+    alpha = arr[..., 3] / 255.0
+    if alpha.min() >= 1.0:
+        return rgba.convert("RGB")
+    luma = arr[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    weight = alpha.sum()
+    ink_brightness = float((luma * alpha).sum() / weight) if weight > 0 else 0.0
+    background = 0.0 if ink_brightness >= 127.5 else 255.0
+    rgb = arr[..., :3] * alpha[..., None] + background * (1.0 - alpha[..., None])
+    return Image.fromarray(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), "RGB")
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """Return an 8-bit "L" or "RGB" image, whatever the source mode (16-bit, CMYK, palette, alpha...)."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(image).astype(np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        return Image.fromarray(np.clip(np.rint(arr * 255.0 / top), 0, 255).astype(np.uint8), "L")
+    if image.mode == "F":
+        arr = np.asarray(image, dtype=np.float64)
+        top = 1.0 if arr.max() <= 1.0 else 255.0
+        return Image.fromarray(np.clip(np.rint(arr * 255.0 / top), 0, 255).astype(np.uint8), "L")
+    image = flatten_alpha(image)
+    if image.mode in ("L", "RGB"):
+        return image
+    if image.mode == "1":
+        return image.convert("L")
+    return image.convert("RGB")
+
+
+def is_gray(image: Image.Image) -> bool:
+    """True when the image has one channel, or three equal ones (R = G = B everywhere)."""
+    if image.mode == "L":
+        return True
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        return True
+    return bool(np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 1], arr[..., 2]))
+
+
+def border(arr: np.ndarray, width: int = 2) -> np.ndarray:
+    """The pixels of the outer ring of a 2-D array, flattened."""
+    h, w = arr.shape[:2]
+    width = max(1, min(width, h // 2, w // 2))
+    return np.concatenate(
+        [arr[:width].ravel(), arr[-width:].ravel(), arr[:, :width].ravel(), arr[:, -width:].ravel()]
+    )
+
+
+def polarity(gray: np.ndarray) -> str:
+    """'light_on_dark' when the background (judged by the border) is dark, else 'dark_on_light'."""
+    gray = np.asarray(gray, dtype=np.float32)
+    if gray.ndim == 3:
+        gray = gray.mean(axis=2)
+    return LIGHT_ON_DARK if float(np.median(border(gray))) < 127.5 else DARK_ON_LIGHT
+
+
+def ink_bbox(ink: np.ndarray, threshold: float = 0.0):
+    """(top, left, bottom, right) of the pixels brighter than threshold, bottom/right exclusive; None if none."""
+    mask = ink > threshold
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def center_of_mass(ink: np.ndarray) -> tuple[float, float]:
+    """(row, column) of the ink's centre of mass, in pixel-centre coordinates."""
+    ink = np.asarray(ink, dtype=np.float64)
+    total = ink.sum()
+    if total <= 0:
+        return (ink.shape[0] - 1) / 2.0, (ink.shape[1] - 1) / 2.0
+    rows = np.arange(ink.shape[0], dtype=np.float64)
+    cols = np.arange(ink.shape[1], dtype=np.float64)
+    return float(ink.sum(axis=1) @ rows / total), float(ink.sum(axis=0) @ cols / total)
+
+
+def mnist_normalize(ink: np.ndarray, size: int = 28, box: int = 20, threshold: float = 0.0):
+    """Fit the ink into a box x box square and centre it by its centre of mass in a size x size canvas.
+
+    `ink` is a 2-D array, strokes bright on a 0 background, of any size. Returns a uint8 array of
+    shape (size, size), or None when there is no ink above `threshold`.
+    """
+    ink = np.asarray(ink)
+    if ink.ndim == 3:
+        ink = ink.mean(axis=2)
+    if ink.dtype != np.uint8:
+        ink = np.clip(np.rint(ink), 0, 255).astype(np.uint8)
+    bbox = ink_bbox(ink, threshold)
+    if bbox is None:
+        return None
+    top, left, bottom, right = bbox
+    crop = ink[top:bottom, left:right]
+    h, w = crop.shape
+    scale = box / max(h, w)
+    new_h, new_w = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+    fitted = np.asarray(Image.fromarray(crop, "L").resize((new_w, new_h), Image.LANCZOS))
+    cy, cx = center_of_mass(fitted)
+    top = int(round((size - 1) / 2.0 - cy))
+    left = int(round((size - 1) / 2.0 - cx))
+    top = min(max(top, 0), size - new_h)
+    left = min(max(left, 0), size - new_w)
+    out = np.zeros((size, size), dtype=np.uint8)
+    out[top : top + new_h, left : left + new_w] = fitted
+    return out
+
+
+def clean_ink(gray: np.ndarray, floor: float = 0.12) -> np.ndarray:
+    """Make a light-on-dark grey image "ink high": background to 0, strongest ink to 255.
+
+    The background level is the border's median; whatever is less than `floor` of the ink's range
+    above it (paper texture, shading, sensor noise) becomes 0. Returns float32.
+    """
+    gray = np.asarray(gray, dtype=np.float32)
+    background = float(np.median(border(gray)))
+    ink = gray - background
+    top = float(np.percentile(ink, 99.9)) if ink.size > 1000 else float(ink.max())
+    top = max(top, float(ink.max()) * 0.5)
+    if top <= 0:
+        return np.zeros_like(gray)
+    ink = np.clip(ink / top, 0.0, 1.0)
+    ink[ink < floor] = 0.0
+    return ink * 255.0

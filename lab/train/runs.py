@@ -1,0 +1,453 @@
+"""Runs on disk: one folder per training run, written so a crash never leaves a file that breaks the listing.
+
+Layout of ``runs/<id>/``::
+
+    meta.json      name, status, timestamps, dataset, class names, preprocessing, seed, config, versions, best
+    spec.json      the spec exactly as it was built (input shape and head adapted to the dataset)
+    history.csv    one row per finished epoch: loss, metrics, val_*, learning_rate, seconds
+    batches.csv    the batch log: epoch, batch, running loss and metrics within the epoch
+    model.keras    the best model so far (written by the checkpoint)
+    metrics.json   evaluation at the end: accuracy, loss, per-class precision/recall, confusion, misclassified
+
+Every file is written beside its final name and moved into place with ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import shutil
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError
+
+META = "meta.json"
+SPEC = "spec.json"
+HISTORY = "history.csv"
+BATCHES = "batches.csv"
+MODEL = "model.keras"
+METRICS = "metrics.json"
+
+ACTIVE = ("queued", "running", "stopping")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# atomic writes
+
+
+def _replace_from_temp(path: Path, write) -> None:
+    """Calls ``write(temp_path)`` on a temp file in the same folder, then moves it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(path.suffixes) or ".tmp"
+    fd, temp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(temp)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def write_text_atomic(path, text: str) -> None:
+    def write(temp):
+        with open(temp, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    _replace_from_temp(Path(path), write)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf become None, numpy scalars become Python numbers, tuples become lists."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json_atomic(path, obj: Any) -> None:
+    write_text_atomic(path, json.dumps(_clean(obj), indent=2, ensure_ascii=False) + "\n")
+
+
+def write_csv_atomic(path, rows: list[dict], columns: list[str] | None = None) -> None:
+    if columns is None:
+        columns = []
+        for row in rows:
+            for key in row:
+                if key not in columns:
+                    columns.append(key)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _csv_value(row.get(k)) for k in columns})
+    write_text_atomic(path, buffer.getvalue())
+
+
+def _csv_value(value):
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ("nan" if value != value else str(value))
+    return "" if value is None else value
+
+
+def save_model_atomic(model, path) -> None:
+    """Saves a Keras model so that a process killed mid-save leaves the previous complete file in place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.parent / f".{path.stem}-{os.getpid()}-{time.monotonic_ns()}.keras"
+    try:
+        model.save(temp)
+        with open(temp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def read_json(path) -> dict | None:
+    """The JSON object in ``path``, or None when it is missing, unreadable or not an object."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def read_csv(path) -> list[dict]:
+    """Rows of a CSV written by ``write_csv_atomic`` with numbers parsed; [] when missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return []
+    out = []
+    for row in rows:
+        parsed = {}
+        for key, value in row.items():
+            if key is None:
+                continue
+            parsed[key] = _parse_number(value)
+        out.append(parsed)
+    return out
+
+
+def _parse_number(value):
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if number.is_integer() and re.fullmatch(r"-?\d+", value.strip()):
+        return int(number)
+    return number
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# ids and folders
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def slug(text: str, limit: int = 32) -> str:
+    value = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+    return value[:limit].strip("-") or "run"
+
+
+def new_run_dir(root="runs", name: str = "run", when: float | None = None) -> Path:
+    """Creates and returns an empty ``root/<YYYYmmdd-HHMMSS>-<slug>`` folder (a suffix keeps ids unique)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when if when is not None else time.time()))
+    base = f"{stamp}-{slug(name)}"
+    for attempt in range(1, 1000):
+        candidate = root / (base if attempt == 1 else f"{base}-{attempt}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise LabError(f"Could not create a new run folder in {root}; remove old runs and try again.")
+
+
+def versions() -> dict:
+    import platform
+    import sys
+
+    out = {"python": platform.python_version()}
+    for module in ("tensorflow", "keras", "numpy"):
+        loaded = sys.modules.get(module)
+        if loaded is None:
+            try:
+                from importlib.metadata import version
+
+                out[module] = version(module)
+            except Exception:
+                continue
+        else:
+            out[module] = getattr(loaded, "__version__", None)
+    return out
+
+
+def process_tag() -> dict:
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def _process_alive(meta: dict) -> bool:
+    pid, host = meta.get("pid"), meta.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return True  # another machine: we cannot tell, so trust the record
+    if pid == os.getpid():
+        from lab.train import job as _job
+
+        return _job.is_active_run(meta.get("run_dir") or "") if "run_dir" in meta else True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# listing and loading
+
+
+@dataclass
+class RunInfo:
+    """One line of the runs table."""
+
+    id: str
+    path: Path
+    name: str
+    status: str
+    created: str | None = None
+    finished: str | None = None
+    dataset: str | None = None
+    epochs_done: int = 0
+    epochs: int | None = None
+    best_val_loss: float | None = None
+    best_val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    has_model: bool = False
+    problem: str | None = None
+
+
+def _status(meta: dict, path: Path) -> str:
+    status = str(meta.get("status") or "unknown")
+    if status in ACTIVE:
+        meta_with_dir = dict(meta, run_dir=str(path))
+        if not _process_alive(meta_with_dir):
+            return "interrupted"
+    return status
+
+
+def run_info(path) -> RunInfo | None:
+    """The summary of one run folder, or None when the folder is not a run."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    meta = read_json(path / META)
+    has_model = (path / MODEL).is_file()
+    if meta is None:
+        if not (path / SPEC).is_file() and not has_model:
+            return None
+        return RunInfo(id=path.name, path=path, name=path.name, status="broken", has_model=has_model,
+                       problem="meta.json is missing or unreadable.")
+    history = read_csv(path / HISTORY)
+    metrics = read_json(path / METRICS) or {}
+    best = meta.get("best") or {}
+    dataset = meta.get("dataset") or {}
+    return RunInfo(
+        id=path.name,
+        path=path,
+        name=str(meta.get("name") or path.name),
+        status=_status(meta, path),
+        created=meta.get("created"),
+        finished=meta.get("finished"),
+        dataset=dataset.get("name") if isinstance(dataset, dict) else str(dataset),
+        epochs_done=len(history),
+        epochs=(meta.get("config") or {}).get("epochs"),
+        best_val_loss=_number(best.get("val_loss")),
+        best_val_accuracy=_number(best.get("val_accuracy")),
+        test_accuracy=_number(metrics.get("accuracy")),
+        has_model=has_model,
+    )
+
+
+def _number(value):
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def list_runs(root="runs") -> list[RunInfo]:
+    """All runs under ``root``, newest first. Folders that are not runs are skipped; broken ones are flagged."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    infos = []
+    for child in root.iterdir():
+        if child.name.startswith("."):
+            continue
+        try:
+            info = run_info(child)
+        except Exception as error:  # a listing must survive any single broken folder
+            info = RunInfo(id=child.name, path=child, name=child.name, status="broken", problem=str(error))
+        if info is not None:
+            infos.append(info)
+    infos.sort(key=lambda i: (i.created or "", i.id), reverse=True)
+    return infos
+
+
+@dataclass
+class Run:
+    """A run folder loaded for display or prediction."""
+
+    path: Path
+    meta: dict
+    spec: dict | None
+    metrics: dict | None
+    history_rows: list[dict] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name") or self.path.name)
+
+    @property
+    def status(self) -> str:
+        return _status(self.meta, self.path)
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.meta.get("class_names") or [])
+
+    @property
+    def preprocessing(self) -> dict:
+        return dict(self.meta.get("preprocessing") or {})
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL
+
+    @property
+    def history(self):
+        """Per-epoch history as a pandas DataFrame (empty when no epoch finished)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.history_rows)
+
+    @property
+    def batch_log(self):
+        """The batch log as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(read_csv(self.path / BATCHES))
+
+    def load_model(self):
+        """The best model of the run (a Keras model); LabError when the run has none."""
+        return load_model_file(self.model_path)
+
+
+def load_run(run_dir) -> Run:
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise LabError(f"There is no run folder at {path}; pick one from the runs list.")
+    meta = read_json(path / META)
+    if meta is None:
+        raise LabError(f"{path} is not a readable run: its meta.json is missing or damaged.")
+    return Run(path=path, meta=meta, spec=read_json(path / SPEC), metrics=read_json(path / METRICS),
+               history_rows=read_csv(path / HISTORY))
+
+
+def load_model_file(path):
+    path = Path(path)
+    if not path.is_file():
+        raise LabError(f"There is no saved model at {path}; train the run for at least one epoch first.")
+    import keras
+
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:
+        raise LabError(f"The model file {path} could not be loaded ({type(error).__name__}); "
+                       "retrain or pick another run.") from error
+
+
+def rename_run(run_dir, name: str) -> RunInfo:
+    """Sets the run's display name (the folder keeps its id)."""
+    name = str(name).strip()
+    if not name:
+        raise LabError("A run name cannot be empty; type a name.")
+    path = Path(run_dir)
+    meta = read_json(path / META)
+    if meta is None:
+        raise LabError(f"{path} is not a readable run, so it cannot be renamed.")
+    meta["name"] = name
+    write_json_atomic(path / META, meta)
+    return run_info(path)
+
+
+def delete_run(run_dir) -> None:
+    """Removes a run folder. Refuses folders that are not runs and the run that is training now."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise LabError(f"There is no run folder at {path}.")
+    if not any((path / f).exists() for f in (META, SPEC, MODEL)):
+        raise LabError(f"{path} does not look like a run folder, so it was not deleted.")
+    from lab.train import job as _job
+
+    if _job.is_active_run(path):
+        raise LabError("This run is still training; stop it before deleting it.")
+    shutil.rmtree(path)
+
+
+def resolve_model(arg) -> tuple[Path, dict | None]:
+    """For a run folder or a .keras file: the model path and the run's meta.json (None for a bare model)."""
+    path = Path(arg)
+    if path.is_dir():
+        meta = read_json(path / META)
+        if not (path / MODEL).is_file():
+            raise LabError(f"{path} has no model.keras; give a run folder with a trained model or a .keras file.")
+        return path / MODEL, meta
+    if path.is_file():
+        if path.suffix != ".keras":
+            raise LabError(f"{path} is not a .keras model; give a run folder or a .keras file.")
+        meta = read_json(path.parent / META) if path.name == MODEL else None
+        return path, meta
+    raise LabError(f"There is no run folder or model file at {path}.")
