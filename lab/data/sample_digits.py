@@ -59,6 +59,7 @@ TEMPLATES: dict[str, list[list[list[tuple[float, float]]]]] = {
         [[[(0.5, 0.0), (0.5, 1.0)]]],
         [[[(0.25, 0.22), (0.52, 0.0)], [(0.52, 0.0), (0.5, 1.0)]]],
         [[[(0.25, 0.22), (0.52, 0.0)], [(0.52, 0.0), (0.5, 1.0)]], [[(0.25, 1.0), (0.75, 1.0)]]],
+        [[[(0.1, 0.35), (0.55, 0.0)], [(0.55, 0.0), (0.55, 1.0)]]],
         [[[(0.55, 0.0), (0.48, 0.5), (0.42, 1.0)]]],
     ],
     "2": [
@@ -66,6 +67,8 @@ TEMPLATES: dict[str, list[list[list[tuple[float, float]]]]] = {
           [(0.08, 1.0), (0.5, 0.97), (0.94, 1.0)]]],
         [[[(0.1, 0.2), (0.45, 0.0), (0.85, 0.15), (0.75, 0.5), (0.3, 0.85), (0.1, 1.0)],
           [(0.1, 1.0), (0.2, 0.9), (0.35, 0.9), (0.55, 1.0), (0.9, 0.95)]]],
+        [[[(0.15, 0.15), (0.45, 0.0), (0.78, 0.1), (0.72, 0.3)], [(0.72, 0.3), (0.08, 1.0)],
+          [(0.08, 1.0), (0.9, 0.98)]]],
         [[[(0.15, 0.25), (0.5, 0.0), (0.85, 0.25), (0.7, 0.55), (0.15, 0.95)],
           [(0.15, 0.95), (0.35, 0.82), (0.3, 1.0)], [(0.3, 1.0), (0.9, 1.0)]]],
     ],
@@ -104,8 +107,12 @@ TEMPLATES: dict[str, list[list[list[tuple[float, float]]]]] = {
     "7": [
         [[[(0.05, 0.0), (0.95, 0.0)], [(0.95, 0.0), (0.4, 1.0)]]],
         [[[(0.05, 0.0), (0.95, 0.0)], [(0.95, 0.0), (0.45, 1.0)]], [[(0.35, 0.5), (0.85, 0.48)]]],
+        [[[(0.05, 0.2), (0.1, 0.0)], [(0.1, 0.0), (0.92, 0.0)], [(0.92, 0.0), (0.7, 0.4), (0.45, 1.0)]],
+         [[(0.25, 0.48), (0.95, 0.45)]]],
         [[[(0.05, 0.05), (0.95, 0.0)], [(0.95, 0.0), (0.62, 0.45), (0.5, 1.0)]]],
         [[[(0.08, 0.15), (0.08, 0.0)], [(0.08, 0.0), (0.92, 0.02)], [(0.92, 0.02), (0.35, 1.0)]]],
+        [[[(0.08, 0.18), (0.1, 0.0)], [(0.1, 0.0), (0.9, 0.02)], [(0.9, 0.02), (0.62, 0.5), (0.55, 1.0)]],
+         [[(0.3, 0.52), (0.88, 0.5)]]],
     ],
     "8": [
         [[[(0.8, 0.12), (0.5, 0.0), (0.2, 0.14), (0.3, 0.38), (0.7, 0.6), (0.82, 0.86), (0.5, 1.0),
@@ -117,8 +124,13 @@ TEMPLATES: dict[str, list[list[list[tuple[float, float]]]]] = {
     "9": [
         [[_arc(0.45, 0.27, 0.33, 0.27, 0, 360, 11), [(0.78, 0.27), (0.74, 1.0)]]],
         [[_arc(0.45, 0.27, 0.32, 0.27, -10, 350, 11), [(0.77, 0.22), (0.75, 0.7), (0.5, 1.0)]]],
+        [[_arc(0.45, 0.2, 0.3, 0.2, 0, 360, 11), [(0.75, 0.2), (0.74, 1.0)]]],
+        [[_arc(0.45, 0.24, 0.3, 0.24, 0, 360, 11), [(0.75, 0.24), (0.74, 0.7), (0.5, 0.98), (0.2, 0.88)]]],
+        [[_arc(0.5, 0.22, 0.28, 0.22, 20, 380, 11), [(0.76, 0.3), (0.7, 0.65), (0.55, 1.0)]]],
         [[[(0.8, 0.1), (0.45, 0.0), (0.15, 0.2), (0.3, 0.5), (0.7, 0.4), (0.8, 0.1)],
           [(0.8, 0.1), (0.75, 0.55), (0.7, 1.0)]]],
+        [[[(0.85, 0.02), (0.2, 0.0)], [(0.2, 0.0), (0.18, 0.35), (0.5, 0.45), (0.82, 0.35)],
+          [(0.82, 0.35), (0.8, 0.02)], [(0.8, 0.02), (0.78, 1.0)]]],
     ],
 }
 
@@ -160,6 +172,11 @@ def _elastic(points: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return points + d
 
 
+def _stretch_table(top: int) -> list[int]:
+    top = max(int(top), 1)
+    return [min(255, round(v * 255 / top)) for v in range(256)]
+
+
 def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
     """One handwritten-looking digit as a 28x28 uint8 array (white on black, MNIST-normalised)."""
     variants = TEMPLATES[digit]
@@ -168,7 +185,7 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
     jitter = rng.uniform(0.02, 0.055)
     angle = math.radians(rng.normal(0.0, 7.0))
     slant = rng.normal(0.12, 0.15)
-    sx = rng.uniform(0.7, 1.25) * (1.0 if digit != "1" else rng.uniform(0.6, 1.6))
+    sx = rng.uniform(0.55, 1.2) * (1.0 if digit != "1" else rng.uniform(0.6, 1.6))
     sy = rng.uniform(0.9, 1.1)
     grid = rng.normal(0.0, rng.uniform(0.02, 0.06), size=(4, 4, 2))
     cos_a, sin_a = math.cos(angle), math.sin(angle)
@@ -193,7 +210,7 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
         curve = np.stack([x * cos_a - y * sin_a, x * sin_a + y * cos_a], axis=1)
         strokes.append(curve)
 
-    pen = rng.uniform(2.6, 7.5)  # radius at 4x; the digit is about 80 px tall
+    pen = rng.uniform(2.6, 7.5) if rng.random() < 0.7 else rng.uniform(7.5, 11.0)  # radius at 4x; the digit is about 80 px tall
     image = Image.new("L", (_RENDER, _RENDER), 0)
     draw = ImageDraw.Draw(image)
     scale = 80.0
@@ -217,10 +234,33 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
             draw.ellipse((x0 - r, y0 - r, x0 + r, y0 + r), fill=255)
     if rng.random() < 0.3:
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 3.0)))
+        image = image.point(_stretch_table(image.getextrema()[1]))
     out = imaging.mnist_normalize(np.asarray(image), threshold=8)
     if out is None:  # cannot happen with these templates, but stay total
-        out = np.zeros((28, 28), dtype=np.uint8)
+        return np.zeros((28, 28), dtype=np.uint8)
+    if rng.random() < LOW_RES_SHARE:
+        out = _low_resolution(out, rng)
     return out
+
+
+LOW_RES_SHARE = 0.3
+
+
+def _low_resolution(out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The same digit as a coarse scan would give it: averaged down to a few pixels and back."""
+    side = int(rng.integers(6, 15))
+    bbox = imaging.ink_bbox(out, 0)
+    top, left, bottom, right = bbox
+    crop = Image.fromarray(out[top:bottom, left:right], "L")
+    if rng.random() < 0.4:  # scanners that fill the whole cell stretch narrow digits to a square
+        small = crop.resize((side, side), Image.BOX)
+    else:
+        h, w = bottom - top, right - left
+        f = side / max(h, w)
+        small = crop.resize((max(1, round(w * f)), max(1, round(h * f))), Image.BOX)
+    up = np.asarray(small.resize((small.width * 8, small.height * 8), Image.BILINEAR))
+    again = imaging.mnist_normalize(up, threshold=0)
+    return out if again is None else again
 
 
 # ----------------------------------------------------------------------------------------------

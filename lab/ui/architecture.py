@@ -1,5 +1,573 @@
+"""Architecture page: start from a preset, edit the layers and the training settings, watch the shapes.
+
+The spec lives in session state (``state.SPEC``) as plain JSON, so every page sees the same network.
+Each layer has a hidden uid (``_arch_uids``, parallel to ``spec["layers"]``) that names its widgets,
+so moving a layer moves its widgets' values with it. When the spec is replaced from outside the editor
+(a preset, an upload, the Dataset page adapting it), every layer gets a fresh uid and the widgets
+start again from the spec.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from typing import Any
+
 import streamlit as st
+
+from lab import presets, shapes
+from lab import spec as specs
+from lab.errors import LabError
+from lab.spec import LAYER_TYPES, Arg
+from lab.ui import state, tf_loader, widgets
+
+UIDS = "_arch_uids"      # list[str], one per layer of state.SPEC
+SEEN = "_arch_seen"      # the spec as the editor last wrote it; anything else means "replaced from outside"
+GEN = "_arch_gen"        # bumps on every outside replacement; part of the compile widgets' keys
+COUNTER = "_arch_counter"
+NOTES = "_arch_notes"    # messages to show once at the top (what a preset/upload/dataset changed)
+UPLOADED = "_arch_uploaded"  # file_id of the last spec upload handled
+
+DEFAULT_PRESET = "recommended"
+NONE = "(none)"
+
+LIMITS = {"filters": 1024, "units": 8192, "height": 1024, "width": 1024}
+PAIR_LIMIT = 64
+
+
+# --- the spec in session state --------------------------------------------------------------------------------
+
+def _new_uid() -> str:
+    st.session_state[COUNTER] = st.session_state.get(COUNTER, 0) + 1
+    return f"u{st.session_state[COUNTER]}"
+
+
+def dataset_target() -> tuple[list[int], int] | None:
+    """(input shape, class count) of the chosen dataset with its loading parameters, or None."""
+    from lab.ui import dataset
+
+    return dataset.target()
+
+
+def replace_spec(spec: dict, notes: list[str] | None = None) -> None:
+    """Puts a spec into the session from outside the editor: the widgets restart from it."""
+    spec = copy.deepcopy(spec)
+    st.session_state[state.SPEC] = spec
+    st.session_state[UIDS] = [_new_uid() for _ in spec.get("layers") or []]
+    st.session_state[GEN] = st.session_state.get(GEN, 0) + 1
+    st.session_state[SEEN] = copy.deepcopy(spec)
+    if notes:
+        st.session_state.setdefault(NOTES, []).extend(notes)
+
+
+def adapted(spec: dict) -> tuple[dict, list[str]]:
+    """The spec with its input and head following the chosen dataset (unchanged when there is none)."""
+    target = dataset_target()
+    if target is None:
+        return copy.deepcopy(spec), []
+    return specs.adapt(spec, input_shape=target[0], num_classes=target[1])
+
+
+def current_spec() -> dict:
+    """The session's spec, starting from the recommended preset, adapted to the dataset."""
+    spec = st.session_state.get(state.SPEC)
+    if not isinstance(spec, dict):
+        spec = presets.load(DEFAULT_PRESET)
+        spec, _ = adapted(spec)
+        replace_spec(spec)
+        return copy.deepcopy(spec)
+    new, notes = adapted(spec)
+    if notes:
+        replace_spec(new, notes)
+    elif st.session_state.get(SEEN) != spec or len(st.session_state.get(UIDS, [])) != len(spec.get("layers", [])):
+        replace_spec(spec)
+    return copy.deepcopy(st.session_state[state.SPEC])
+
+
+def _commit(spec: dict, uids: list[str]) -> None:
+    st.session_state[state.SPEC] = spec
+    st.session_state[UIDS] = uids
+    st.session_state[SEEN] = copy.deepcopy(spec)
+
+
+# --- layer actions (button callbacks: they run before the page is drawn) --------------------------------------
+
+def _layers() -> tuple[dict, list[str]]:
+    return copy.deepcopy(st.session_state[state.SPEC]), list(st.session_state[UIDS])
+
+
+def _move(index: int, step: int) -> None:
+    spec, uids = _layers()
+    other = index + step
+    if 0 <= other < len(uids):
+        spec["layers"][index], spec["layers"][other] = spec["layers"][other], spec["layers"][index]
+        uids[index], uids[other] = uids[other], uids[index]
+        _commit(spec, uids)
+
+
+def _remove(index: int) -> None:
+    spec, uids = _layers()
+    removed = spec["layers"].pop(index)
+    uids.pop(index)
+    _commit(spec, uids)
+    st.session_state.setdefault(NOTES, []).append(f"Removed layer {index + 1} ({removed.get('type')}).")
+
+
+def _duplicate(index: int) -> None:
+    spec, uids = _layers()
+    uid = _new_uid()
+    spec["layers"].insert(index + 1, copy.deepcopy(spec["layers"][index]))
+    prefix = f"arch_{uids[index]}_"
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
+        st.session_state[f"arch_{uid}_{key[len(prefix):]}"] = copy.deepcopy(st.session_state[key])
+    uids.insert(index + 1, uid)
+    _commit(spec, uids)
+
+
+def _add() -> None:
+    spec, uids = _layers()
+    kind = st.session_state.get("arch_add_type", "Conv2D")
+    position = int(st.session_state.get("arch_add_pos", len(uids)))
+    position = max(0, min(position, len(uids)))
+    spec["layers"].insert(position, specs.new_layer(kind))
+    uids.insert(position, _new_uid())
+    _commit(spec, uids)
+    st.session_state.setdefault(NOTES, []).append(f"Added a {kind} layer as layer {position + 1}.")
+
+
+def _load_preset() -> None:
+    name = st.session_state.get("arch_preset", DEFAULT_PRESET)
+    spec, notes = adapted(presets.load(name))
+    replace_spec(spec, [f"Loaded the preset “{name}”.", *notes])
+
+
+def _handle_upload() -> None:
+    upload = st.session_state.get("arch_upload")
+    if upload is None or st.session_state.get(UPLOADED) == upload.file_id:
+        return
+    st.session_state[UPLOADED] = upload.file_id
+    try:
+        spec = parse_spec(upload.getvalue(), upload.name)
+    except LabError as error:
+        st.session_state["_arch_upload_error"] = str(error)
+        return
+    st.session_state.pop("_arch_upload_error", None)
+    spec, notes = adapted(spec)
+    replace_spec(spec, [f"Loaded the spec from {upload.name}.", *notes])
+
+
+def parse_spec(data: bytes, name: str = "the file") -> dict:
+    """A spec from uploaded JSON bytes; LabError with the reason when it is not a usable spec."""
+    try:
+        spec = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise LabError(f"{name} is not a text file; upload the spec JSON that this page exports.") from None
+    except json.JSONDecodeError as error:
+        raise LabError(f"{name} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
+                       "fix it or export the spec again.") from None
+    if not isinstance(spec, dict) or "layers" not in spec:
+        raise LabError(f"{name} is JSON but not a spec: it needs an object with input_shape, layers and compile.")
+    spec, _ = adapted(spec)
+    report = specs.check(spec)
+    if report.errors:
+        more = f" (and {len(report.errors) - 1} more problem(s))" if len(report.errors) > 1 else ""
+        raise LabError(f"{name} is not a valid spec: {report.errors[0].message}{more}")
+    return spec
+
+
+# --- one argument, one widget -----------------------------------------------------------------------------------
+
+def _choices(check) -> tuple[str, ...] | None:
+    """The allowed values of a one_of / optional_one_of check, read from its closure."""
+    for cell in getattr(check, "__closure__", None) or ():
+        value = cell.cell_contents
+        if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
+            return value
+        if callable(value):
+            found = _choices(value)
+            if found:
+                return found
+    return None
+
+
+def _kind(arg: Arg) -> str:
+    check = arg.check
+    for name in ("positive_int", "positive_pair", "optional_pair", "boolean", "number", "rate", "positive_number",
+                 "optional_int", "factor", "optional_factor"):
+        if check is getattr(specs, name):
+            return name
+    if _choices(check):
+        return "optional_choice" if arg.check(None) is None else "choice"
+    return "json"
+
+
+def _as_range(value) -> tuple[float, float]:
+    if isinstance(value, (list, tuple)):
+        return float(value[0]), float(value[-1])
+    return -abs(float(value)), abs(float(value))
+
+
+def _same(kind: str, a, b) -> bool:
+    """Whether two argument values mean the same to Keras (3 and [3, 3]; 0.1 and [-0.1, 0.1])."""
+    if a is None or b is None:
+        return a is None and b is None
+    try:
+        if kind in ("positive_pair", "optional_pair"):
+            return specs.ints(a) == specs.ints(b)
+        if kind in ("factor", "optional_factor"):
+            return all(math.isclose(x, y, abs_tol=1e-9) for x, y in zip(_as_range(a), _as_range(b)))
+        if kind in ("number", "rate", "positive_number"):
+            return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-15)
+    except (TypeError, ValueError, IndexError):
+        return False
+    return a == b
+
+
+def _init(key: str, value) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _label(name: str) -> str:
+    return name
+
+
+def _pair(key: str, name: str, arg: Arg, value) -> list[int]:
+    h, w = specs.ints(value)
+    _init(f"{key}_h", min(max(h, 1), PAIR_LIMIT))
+    _init(f"{key}_w", min(max(w, 1), PAIR_LIMIT))
+    left, right = st.columns(2)
+    with left:
+        h = st.number_input(f"{_label(name)} · height", 1, PAIR_LIMIT, step=1, key=f"{key}_h", help=arg.help)
+    with right:
+        w = st.number_input(f"{_label(name)} · width", 1, PAIR_LIMIT, step=1, key=f"{key}_w", help=arg.help)
+    return [int(h), int(w)]
+
+
+def _range(key: str, name: str, arg: Arg, value) -> list[float]:
+    low, high = _as_range(value)
+    _init(key, (max(-1.0, min(low, 1.0)), max(-1.0, min(high, 1.0))))
+    low, high = st.slider(_label(name) + " (low, high)", -1.0, 1.0, step=0.01, key=key, help=arg.help)
+    return [round(float(low), 4), round(float(high), 4)]
+
+
+def arg_widget(uid: str, layer_type: str, name: str, arg: Arg, value) -> Any:
+    """Draws the widget for one constructor argument and returns its current value (spec form)."""
+    key = f"arch_{uid}_{name}"
+    kind = _kind(arg)
+    helptext = arg.help or None
+    if kind == "positive_int":
+        _init(key, int(value) if isinstance(value, int) and value > 0 else 1)
+        return int(st.number_input(_label(name), 1, max(LIMITS.get(name, 4096), int(st.session_state[key])),
+                                   step=1, key=key, help=helptext))
+    if kind == "positive_pair":
+        return _pair(key, name, arg, value)
+    if kind == "optional_pair":
+        _init(f"{key}_auto", value is None)
+        auto = st.checkbox(f"{_label(name)}: same as the pool size", key=f"{key}_auto",
+                           help="Keras default: the window moves by its own size, so windows do not overlap.")
+        if auto:
+            return None
+        return _pair(key, name, arg, value if value is not None else [2, 2])
+    if kind in ("choice", "optional_choice"):
+        choices = list(_choices(arg.check))
+        options = ([NONE] if kind == "optional_choice" else []) + choices
+        current = NONE if value is None else value
+        _init(key, current if current in options else options[0])
+        if name == "padding":
+            picked = st.radio(_label(name), options, horizontal=True, key=key, help=helptext)
+        else:
+            picked = st.selectbox(_label(name), options, key=key, help=helptext)
+        return None if picked == NONE else picked
+    if kind == "boolean":
+        _init(key, bool(value))
+        return bool(st.checkbox(_label(name), key=key, help=helptext))
+    if kind == "rate":
+        _init(key, float(value) if isinstance(value, (int, float)) else 0.0)
+        return float(st.slider(_label(name), 0.0, 0.99, step=0.01, key=key, help=helptext))
+    if kind == "number":
+        _init(key, float(value))
+        return float(st.number_input(_label(name), step=0.001, format="%.6f", key=key, help=helptext))
+    if kind == "positive_number":
+        _init(key, float(value))
+        return float(st.number_input(_label(name), min_value=1e-12, step=1e-4, format="%.6f", key=key,
+                                     help=helptext))
+    if kind == "optional_int":
+        _init(key, value)
+        picked = st.number_input(_label(name), min_value=0, step=1, value=None, key=key,
+                                 help=(helptext or "") + " Empty means a new random draw each run.",
+                                 placeholder="random")
+        return None if picked is None else int(picked)
+    if kind == "factor":
+        return _range(key, name, arg, value)
+    if kind == "optional_factor":
+        _init(f"{key}_auto", value is None)
+        if st.checkbox(f"{_label(name)}: same as height_factor", key=f"{key}_auto", help=helptext):
+            return None
+        return _range(key, name, arg, value if value is not None else 0.1)
+    text = st.text_input(f"{_label(name)} (JSON)", json.dumps(value), key=key, help=helptext)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        st.error(f"{name}: not valid JSON; keeping {json.dumps(value)}.")
+        return value
+
+
+def edit_layer(uid: str, layer: dict) -> dict:
+    """Widgets for every argument of one layer (shown ones first, the rest under "Advanced")."""
+    kind = LAYER_TYPES.get(layer.get("type"))
+    if kind is None:
+        st.error(f"Unknown layer type {layer.get('type')!r}; remove this layer.")
+        return layer
+    new = {"type": kind.name}
+    shown = [(n, a) for n, a in kind.args.items() if a.shown]
+    hidden = [(n, a) for n, a in kind.args.items() if not a.shown]
+
+    def value_of(name: str, arg: Arg):
+        if name in layer:
+            return layer[name]
+        return arg.initial() if arg.required else copy.deepcopy(arg.default)
+
+    def store(name: str, arg: Arg, value) -> None:
+        argkind = _kind(arg)
+        if name in layer:
+            new[name] = layer[name] if _same(argkind, layer[name], value) else value
+        elif arg.required or not _same(argkind, value, arg.default):
+            new[name] = value
+
+    if shown:
+        columns = st.columns(2 if len(shown) > 1 else 1)
+        for position, (name, arg) in enumerate(shown):
+            with columns[position % len(columns)]:
+                store(name, arg, arg_widget(uid, kind.name, name, arg, value_of(name, arg)))
+    if hidden:
+        with st.expander("Advanced settings"):
+            for name, arg in hidden:
+                store(name, arg, arg_widget(uid, kind.name, name, arg, value_of(name, arg)))
+    for name in layer:  # keep unknown arguments so that check() can name them
+        if name not in new and name != "type" and name not in kind.args:
+            new[name] = layer[name]
+    return new
+
+
+# --- compile settings -----------------------------------------------------------------------------------------
+
+OPTIMIZER_HELP = {
+    "sgd": "Plain gradient descent; momentum smooths the steps, Nesterov looks one step ahead.",
+    "adam": "Adapts each weight's step size; a good default (learning rate 0.001).",
+    "adamw": "Adam with decoupled weight decay, which keeps weights small.",
+    "rmsprop": "Divides each step by a running average of recent gradient sizes.",
+    "adagrad": "Steps shrink for weights that have had large gradients.",
+    "adadelta": "Adagrad without a hand-set learning rate schedule; usually needs a learning rate near 1.",
+}
+
+
+def edit_compile(spec: dict) -> dict:
+    gen = st.session_state.get(GEN, 0)
+    settings = copy.deepcopy(spec.get("compile") or {})
+    optimizer = settings.get("optimizer", {"name": "adam", "learning_rate": 0.001})
+    if isinstance(optimizer, str):
+        optimizer = {"name": optimizer}
+    key = f"arch_g{gen}_"
+    name = str(optimizer.get("name", "adam")).lower()
+    _init(key + "opt", name if name in specs.OPTIMIZERS else "adam")
+    _init(key + "lr", float(optimizer.get("learning_rate", 0.001)))
+    loss = settings.get("loss", "sparse_categorical_crossentropy")
+    _init(key + "loss", loss if loss in specs.LOSSES else specs.LOSSES[0])
+    _init(key + "metrics", [m for m in settings.get("metrics", ["accuracy"]) if m in specs.METRICS])
+
+    left, right = st.columns(2)
+    with left:
+        picked = st.selectbox("optimizer", specs.OPTIMIZERS, key=key + "opt",
+                              help="How the weights are updated from the gradients.")
+        st.caption(OPTIMIZER_HELP.get(picked, ""))
+        lr = st.number_input("learning_rate", min_value=1e-6, max_value=10.0, step=0.0001, format="%.5f",
+                             key=key + "lr", help="Size of each update step. Adam: 0.001; SGD: 0.01–0.1.")
+        new_opt = dict(optimizer) if picked == name else {}
+        new_opt.update({"name": picked, "learning_rate": float(lr)})
+        for extra in ("momentum", "nesterov", "weight_decay"):
+            if picked != name:
+                new_opt.pop(extra, None)
+        if picked in ("sgd", "rmsprop"):
+            _init(key + f"{picked}_momentum", float(optimizer.get("momentum", 0.9 if picked == "sgd" else 0.0))
+                  if picked == name else (0.9 if picked == "sgd" else 0.0))
+            new_opt["momentum"] = float(st.slider("momentum", 0.0, 0.99, step=0.01, key=key + f"{picked}_momentum",
+                                                  help="How much of the previous step carries into the next."))
+        if picked == "sgd":
+            _init(key + "nesterov", bool(optimizer.get("nesterov", False)) if picked == name else False)
+            new_opt["nesterov"] = bool(st.checkbox("nesterov", key=key + "nesterov",
+                                                   help="Nesterov momentum: the gradient is taken one step ahead."))
+        if picked == "adamw":
+            _init(key + "wd", float(optimizer.get("weight_decay", 0.004)) if picked == name else 0.004)
+            new_opt["weight_decay"] = float(st.number_input("weight_decay", 0.0, 1.0, step=0.001, format="%.4f",
+                                                            key=key + "wd",
+                                                            help="How strongly weights are pulled towards 0."))
+    with right:
+        new_loss = st.selectbox("loss", specs.LOSSES, key=key + "loss",
+                                help="sparse_categorical_crossentropy for integer labels (what the loader gives).")
+        metrics = st.multiselect("metrics", specs.METRICS, key=key + "metrics",
+                                 help="Reported each epoch; they do not change the training.")
+    settings.update({"optimizer": new_opt, "loss": new_loss, "metrics": list(metrics)})
+    return settings
+
+
+# --- the page ---------------------------------------------------------------------------------------------------
+
+def _add_controls(spec: dict) -> None:
+    layers = spec["layers"]
+    groups = {}
+    for kind in LAYER_TYPES.values():
+        groups.setdefault(kind.group, []).append(kind.name)
+    ordered = [name for group in groups.values() for name in group]
+    positions = list(range(len(layers) + 1))
+
+    def where(position: int) -> str:
+        if position == len(layers):
+            return f"{position + 1} · at the end"
+        return f"{position + 1} · before {layers[position].get('type')}"
+
+    default = max(len(layers) - 1, 0)
+    if st.session_state.get("arch_add_pos") not in positions:
+        st.session_state["arch_add_pos"] = default
+    type_col, pos_col, button_col = st.columns([3, 3, 1], vertical_alignment="bottom")
+    with type_col:
+        st.selectbox("Layer type", ordered, key="arch_add_type",
+                     format_func=lambda n: f"{n} — {LAYER_TYPES[n].group}",
+                     help="Every layer the lab can build; the note below says what it does.")
+    with pos_col:
+        st.selectbox("Position", positions, key="arch_add_pos", format_func=where)
+    with button_col:
+        st.button("Add", key="arch_add", on_click=_add, type="primary", icon=":material/add:")
+    st.caption(LAYER_TYPES[st.session_state.get("arch_add_type", "Conv2D")].help)
+
+
+def _layer_editor(spec: dict) -> tuple[list[dict], list]:
+    """Every layer's box; returns the edited layers and one placeholder per layer for its error messages."""
+    uids = st.session_state[UIDS]
+    new_layers, slots = [], []
+    count = len(spec["layers"])
+    for index, (uid, layer) in enumerate(zip(uids, spec["layers"])):
+        kind = LAYER_TYPES.get(layer.get("type"))
+        with st.container(border=True, key=f"arch_box_{uid}"):
+            title, up, down, dup, rm = st.columns([8, 1, 1, 1, 1], vertical_alignment="center", gap="small")
+            with title:
+                head = " · classifier head" if index == count - 1 and layer.get("type") == "Dense" else ""
+                st.markdown(f"**{index + 1}. {layer.get('type')}**{head}"
+                            + (f"  \n<span style='opacity:0.7;font-size:0.9em'>{kind.help}</span>" if kind else ""),
+                            unsafe_allow_html=True)
+            up.button("", key=f"arch_up_{uid}", icon=":material/arrow_upward:", help="Move up",
+                      on_click=_move, args=(index, -1), disabled=index == 0)
+            down.button("", key=f"arch_down_{uid}", icon=":material/arrow_downward:", help="Move down",
+                        on_click=_move, args=(index, 1), disabled=index == count - 1)
+            dup.button("", key=f"arch_dup_{uid}", icon=":material/content_copy:", help="Duplicate",
+                       on_click=_duplicate, args=(index,))
+            rm.button("", key=f"arch_rm_{uid}", icon=":material/delete:", help="Remove",
+                      on_click=_remove, args=(index,))
+            new_layers.append(edit_layer(uid, layer))
+            slots.append(st.empty())
+    return new_layers, slots
+
+
+def _downloads(spec: dict, ok: bool) -> None:
+    left, right = st.columns(2)
+    left.download_button("Download spec (JSON)", json.dumps(spec, indent=2) + "\n", file_name="cnn_spec.json",
+                         mime="application/json", key="arch_dl_spec", icon=":material/download:",
+                         use_container_width=True)
+    try:
+        from lab import codegen
+    except ImportError:
+        right.info("The Keras script export is not available in this version.")
+        return
+    if not ok:
+        right.button("Download Keras script (.py)", disabled=True, key="arch_dl_code_off",
+                     help="Fix the red layers first.", use_container_width=True)
+        return
+    try:
+        script = codegen.to_script(spec)
+    except LabError as error:
+        right.warning(str(error))
+        return
+    right.download_button("Download Keras script (.py)", script, file_name="cnn_model.py", mime="text/x-python",
+                          key="arch_dl_code", icon=":material/code:", use_container_width=True,
+                          help="A runnable script that builds, trains and saves this model with Keras.")
 
 
 def render() -> None:
     st.title("Architecture")
+    st.markdown(
+        '<style>div[data-testid="stColumn"]:has(.lab-shape-table){position:sticky;top:3.75rem;'
+        "align-self:flex-start;max-height:calc(100vh - 4.5rem);overflow-y:auto}</style>",
+        unsafe_allow_html=True)
+    _handle_upload()
+    spec = current_spec()
+
+    target = dataset_target()
+    if target is None:
+        st.info("No dataset chosen yet: the input is "
+                f"{widgets.shape_text(spec.get('input_shape'))}. Pick one on the Dataset page and the input and "
+                "the head follow it.", icon="ℹ️")
+    else:
+        st.caption(f"Input {widgets.shape_text(target[0])} and {target[1]} classes come from the dataset "
+                   f"**{state.get(state.DATASET)}**.")
+    for note in st.session_state.pop(NOTES, []):
+        st.info(note, icon="🔁")
+    if st.session_state.get("_arch_upload_error"):
+        st.error(st.session_state["_arch_upload_error"] + " Your current network is unchanged.", icon="⛔")
+
+    with st.container(border=True):
+        preset_col, upload_col = st.columns([3, 2])
+        with preset_col:
+            names = presets.names()
+            if st.session_state.get("arch_preset") not in names:
+                st.session_state["arch_preset"] = DEFAULT_PRESET if DEFAULT_PRESET in names else names[0]
+            pick, load = st.columns([3, 1], vertical_alignment="bottom")
+            pick.selectbox("Start from a preset", names, key="arch_preset",
+                           help="Loading a preset replaces the layers below.")
+            load.button("Load", key="arch_load_preset", on_click=_load_preset, use_container_width=True)
+            st.caption(presets.describe(st.session_state["arch_preset"]))
+        with upload_col:
+            st.file_uploader("…or load a spec (JSON)", type=["json"], key="arch_upload",
+                             help="A spec downloaded from this page. The current network stays if the file is bad.")
+
+    editor, table_col = st.columns([5, 6], gap="large")
+    with editor:
+        st.subheader("Layers")
+        st.caption("Change a value and the table updates at once. Keras argument names are used throughout.")
+        layers, slots = _layer_editor(spec)
+        st.markdown("**Add a layer**")
+        _add_controls(spec)
+        st.subheader("Training settings")
+        compile_settings = edit_compile(spec)
+
+    edited = copy.deepcopy(spec)
+    edited["layers"] = layers
+    edited["compile"] = compile_settings
+    report = specs.check(edited)
+    _commit(edited, list(st.session_state[UIDS]))
+    st.session_state[state.SPEC_OK] = report.ok
+    table = shapes.table(edited) if not any(p.layer is None for p in report.errors) else None
+    for position, slot in enumerate(slots, start=1):
+        messages = [p.message for p in report.errors if p.layer == position]
+        row_error = table.rows[position - 1].error if table is not None and position <= len(table.rows) else None
+        if row_error and row_error not in messages:
+            messages.insert(0, row_error)
+        if messages:
+            slot.error("\n\n".join(messages), icon="⛔")
+
+    with table_col:
+        st.subheader("Shapes and parameters")
+        general = [p.message for p in report.errors if p.layer is None]
+        for message in general:
+            st.error(message, icon="⛔")
+        widgets.shape_table(edited, report)
+        for warning in (p.message for p in report.warnings if p.layer is None):
+            st.warning(warning)
+        if report.ok:
+            st.success("The network is valid: train it on the **Train** page.", icon="✅")
+        else:
+            st.error(f"Training is off until the {len(report.errors)} problem(s) marked in red are fixed.",
+                     icon="🚫")
+        _downloads(edited, report.ok)
+        st.caption("See what padding does to a real image on the **Padding** page.")
+    tf_loader.start()

@@ -1,5 +1,361 @@
+"""Runs page: every past run in a table, curves of several overlaid, how their specs differ, one run's details."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
+
+from lab.errors import LabError
+from lab.ui import charts, state
+
+SHORT_NAMES = {"MaxPooling2D": "MaxPool", "AveragePooling2D": "AvgPool", "GlobalAveragePooling2D": "GlobalAvgPool",
+               "BatchNormalization": "BatchNorm"}
+CONFIRM_DELETE = "runs_confirm_delete"  # id of the run waiting for a delete confirmation
+
+
+# --- plain helpers (no widgets) ------------------------------------------------------------------------------------
+
+
+def layer_short(layer: dict) -> str:
+    kind = layer.get("type", "?")
+    if kind == "Conv2D":
+        return f"Conv2D({layer.get('filters', '?')},{layer.get('padding', 'valid')})"
+    if kind == "Dense":
+        return f"Dense({layer.get('units', '?')})"
+    if kind == "Dropout":
+        return f"Dropout({layer.get('rate', '?')})"
+    if kind.startswith("Random"):
+        return kind.replace("Random", "Rand")
+    return SHORT_NAMES.get(kind, kind)
+
+
+def count_text(n: int | None) -> str:
+    if n is None:
+        return "? params"
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M params"
+    if n >= 1_000:
+        return f"{n / 1_000:.0f}k params"
+    return f"{n} params"
+
+
+def spec_summary(spec: dict | None, limit: int = 8) -> str:
+    """E.g. "Conv2D(32,same) → MaxPool → … → Dense(24) · 423k params"."""
+    if not spec:
+        return "–"
+    parts = [layer_short(layer) for layer in spec.get("layers") or [] if layer.get("type") != "Rescaling"]
+    if len(parts) > limit:
+        parts = parts[: limit - 2] + ["…"] + parts[-1:]
+    try:
+        from lab.shapes import table
+
+        params = table(spec).total_params
+    except Exception:
+        params = None
+    return f"{' → '.join(parts)} · {count_text(params)}"
+
+
+def flatten_settings(spec: dict | None, config: dict | None = None) -> dict[str, object]:
+    """Spec and training settings as "where → value" pairs, for comparing runs line by line."""
+    out: dict[str, object] = {}
+    spec = spec or {}
+    out["input shape"] = "×".join(str(v) for v in spec.get("input_shape") or [])
+    for index, layer in enumerate(spec.get("layers") or [], start=1):
+        for key, value in layer.items():
+            out[f"layer {index} · {key}"] = value
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}", inner)
+        else:
+            out[prefix] = value
+
+    walk("compile", spec.get("compile") or {})
+    for key in ("epochs", "batch_size", "seed", "validation_split", "early_stopping", "checkpoint", "reduce_lr"):
+        if config and key in config:
+            walk(f"training.{key}", config[key])
+    return out
+
+
+def spec_diff(runs: dict[str, tuple[dict | None, dict | None]]) -> pd.DataFrame:
+    """Rows of the settings whose values differ between runs; one column per run (empty cell: not present)."""
+    flat = {name: flatten_settings(spec, config) for name, (spec, config) in runs.items()}
+    keys: list[str] = []
+    for values in flat.values():
+        keys.extend(k for k in values if k not in keys)
+    rows = []
+    missing = object()
+    for key in keys:
+        values = [flat[name].get(key, missing) for name in flat]
+        if len({json.dumps(v, sort_keys=True, default=str) if v is not missing else "∅" for v in values}) > 1:
+            rows.append({"setting": key, **{name: "" if v is missing else _cell(v) for name, v in zip(flat, values)}})
+    return pd.DataFrame(rows, columns=["setting", *flat])
+
+
+def _cell(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "×".join(str(v) for v in value) if all(isinstance(v, int) for v in value) else str(list(value))
+    if value is None:
+        return "none"
+    return str(value)
+
+
+def _date(text: str | None) -> str:
+    if not text:
+        return ""
+    try:
+        return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(text)
+
+
+def run_seconds(meta: dict, history: list[dict]) -> float | None:
+    durations = meta.get("durations") or {}
+    if isinstance(durations, dict) and isinstance(durations.get("total_seconds"), (int, float)):
+        return float(durations["total_seconds"])
+    for key in ("elapsed", "duration", "seconds"):
+        if isinstance(meta.get(key), (int, float)):
+            return float(meta[key])
+    seconds = [row.get("seconds") for row in history if isinstance(row.get("seconds"), (int, float))]
+    if seconds:
+        return float(sum(seconds))
+    try:
+        return (datetime.fromisoformat(meta["finished"]) - datetime.fromisoformat(meta["created"])).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _summary_cached(path: str, stamp: float) -> dict:
+    from lab.train.runs import load_run
+
+    run = load_run(path)
+    return {"spec": spec_summary(run.spec), "seconds": run_seconds(run.meta, run.history_rows)}
+
+
+def _stamp(path: Path) -> float:
+    stamps = []
+    for name in ("meta.json", "spec.json", "history.csv", "metrics.json"):
+        try:
+            stamps.append((path / name).stat().st_mtime)
+        except OSError:
+            continue
+    return max(stamps, default=0.0)
+
+
+def runs_table(infos) -> pd.DataFrame:
+    rows = []
+    for info in infos:
+        try:
+            extra = _summary_cached(str(info.path), _stamp(Path(info.path)))
+        except LabError:
+            extra = {"spec": "–", "seconds": None}
+        rows.append({
+            "name": info.name,
+            "date": _date(info.created),
+            "status": info.status,
+            "dataset": info.dataset or "",
+            "model": extra["spec"],
+            "epochs": info.epochs_done,
+            "best val acc": info.best_val_accuracy,
+            "test acc": info.test_accuracy,
+            "duration": _duration(extra["seconds"]),
+            "id": info.id,
+        })
+    return pd.DataFrame(rows)
+
+
+# --- page sections -------------------------------------------------------------------------------------------------
+
+
+def _label(infos_by_id: dict, run_id: str) -> str:
+    info = infos_by_id.get(run_id)
+    return f"{info.name} ({run_id})" if info is not None and info.name != run_id else run_id
+
+
+def _compare(infos, by_id) -> None:
+    from lab.train.runs import load_run
+
+    st.subheader("Compare runs")
+    ids = [info.id for info in infos]
+    if "runs_compare" in st.session_state:  # forget runs deleted since
+        st.session_state["runs_compare"] = [i for i in st.session_state["runs_compare"] if i in by_id]
+    chosen = st.multiselect("Runs to overlay", ids, default=ids[: min(2, len(ids))], key="runs_compare",
+                            format_func=lambda run_id: _label(by_id, run_id),
+                            help="For example the same model with padding 'same' and with 'valid'.")
+    if not chosen:
+        st.caption("Pick runs above to overlay their curves.")
+        return
+    frames, settings = [], {}
+    for run_id in chosen:
+        try:
+            run = load_run(by_id[run_id].path)
+        except LabError as error:
+            st.warning(f"{run_id}: {error}")
+            continue
+        label = _label(by_id, run_id)
+        frames.append(charts.history_long(run.history, label))
+        settings[label] = (run.spec, run.meta.get("config"))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if frame.empty:
+        st.info("The chosen runs have no finished epoch yet.")
+    else:
+        st.altair_chart(charts.overlay_chart(frame), use_container_width=True)
+    if len(settings) >= 2:
+        diff = spec_diff(settings)
+        if diff.empty:
+            st.caption("These runs have the same model and training settings.")
+        else:
+            st.markdown("**What differs**")
+            st.table(diff.set_index("setting"))
+
+
+def _details(run_dir: Path) -> None:
+    from lab.train.runs import load_run
+
+    try:
+        run = load_run(run_dir)
+    except LabError as error:
+        st.error(str(error))
+        return
+    metrics = run.metrics or {}
+    st.caption(f"{spec_summary(run.spec)} · status {run.status} · folder `{run.path}`")
+    confusion = metrics.get("confusion")
+    class_names = metrics.get("class_names") or run.class_names
+    if confusion:
+        left, right = st.columns([3, 2])
+        with left:
+            split = metrics.get("split") or "test"
+            st.markdown(f"**Confusion matrix** ({split} images, {metrics.get('n', '?')} of them)")
+            st.altair_chart(charts.confusion_chart(charts.confusion_frame(confusion, class_names), class_names))
+        with right:
+            st.markdown("**Per class**")
+            per_class = metrics.get("per_class") or {}
+            table = pd.DataFrame([{"class": name, "precision": values.get("precision"),
+                                   "recall": values.get("recall"), "images": values.get("support")}
+                                  for name, values in per_class.items()])
+            if not table.empty:
+                st.dataframe(table, hide_index=True, use_container_width=True,
+                             column_config={"precision": st.column_config.NumberColumn(format="%.2f"),
+                                            "recall": st.column_config.NumberColumn(format="%.2f")})
+        _misclassified(metrics)
+    else:
+        st.info("This run has no evaluation yet (it has no test split or did not finish).")
+    _downloads(run)
+    _manage(run)
+
+
+def _misclassified(metrics: dict) -> None:
+    wrong = [item for item in metrics.get("misclassified") or [] if isinstance(item, dict)]
+    total = metrics.get("misclassified_total", len(wrong))
+    with st.expander(f"Misclassified images ({total})", expanded=False):
+        if not wrong:
+            st.caption("None: every image was classified correctly.")
+            return
+        shown = [item for item in wrong if item.get("file") and Path(item["file"]).is_file()][:30]
+        if not shown:
+            st.table(pd.DataFrame(wrong[:30])[["true", "predicted", "probability"]])
+            return
+        cols = st.columns(6)
+        for index, item in enumerate(shown):
+            with cols[index % 6]:
+                st.image(item["file"], width=84,
+                         caption=f"{item['true']} → {item['predicted']} ({item.get('probability', 0):.0%})")
+
+
+def _downloads(run) -> None:
+    cols = st.columns(3)
+    model_path = run.path / "model.keras"
+    if model_path.is_file():
+        cols[0].download_button("⬇ model.keras", model_path.read_bytes(), file_name=f"{run.id}.keras",
+                                mime="application/octet-stream", key="runs_dl_model")
+    history_path = run.path / "history.csv"
+    if history_path.is_file():
+        cols[1].download_button("⬇ history.csv", history_path.read_bytes(), file_name=f"{run.id}-history.csv",
+                                mime="text/csv", key="runs_dl_history")
+    if run.spec:
+        try:
+            from lab.codegen import to_script
+
+            config = run.meta.get("config") or {}
+            kwargs = {key: config[key] for key in ("epochs", "batch_size") if isinstance(config.get(key), int)}
+            script = to_script(run.spec, **kwargs)
+        except Exception as error:  # the download is a bonus; say why it is missing
+            cols[2].caption(f"No script: {error}")
+        else:
+            cols[2].download_button("⬇ Keras script", script, file_name=f"{run.id}.py", mime="text/x-python",
+                                    key="runs_dl_script")
+
+
+def _manage(run) -> None:
+    from lab.train.runs import delete_run, rename_run
+
+    left, right = st.columns([3, 2])
+    with left:
+        new_name = st.text_input("Name", value=run.name, key=f"runs_name_{run.id}")
+        if st.button("Rename", key="runs_rename", disabled=new_name.strip() == run.name):
+            try:
+                rename_run(run.path, new_name)
+            except LabError as error:
+                st.error(str(error))
+            else:
+                st.toast(f"Renamed to {new_name.strip()}.")
+                st.rerun()
+    with right:
+        st.write("")
+        st.write("")
+        if st.session_state.get(CONFIRM_DELETE) != run.id:
+            if st.button("Delete run…", key="runs_delete"):
+                st.session_state[CONFIRM_DELETE] = run.id
+                st.rerun()
+        else:
+            st.warning(f"Delete **{run.name}** and its model for good?")
+            yes, no = st.columns(2)
+            if yes.button("Yes, delete", key="runs_delete_yes", type="primary"):
+                try:
+                    delete_run(run.path)
+                except LabError as error:
+                    st.error(str(error))
+                else:
+                    st.session_state.pop(CONFIRM_DELETE, None)
+                    if state.get(state.RUN) == str(run.path):
+                        st.session_state.pop(state.RUN, None)
+                    st.toast(f"Deleted {run.name}.")
+                    st.rerun()
+            if no.button("Cancel", key="runs_delete_no"):
+                st.session_state.pop(CONFIRM_DELETE, None)
+                st.rerun()
 
 
 def render() -> None:
+    from lab.train.runs import list_runs
+
     st.title("Runs")
+    infos = list_runs(state.runs_root())
+    if not infos:
+        st.info("No runs yet. Train a model on the Train page; every run is kept here.")
+        return
+    by_id = {info.id: info for info in infos}
+    table = runs_table(infos)
+    st.dataframe(table.drop(columns=["id"]), hide_index=True, use_container_width=True,
+                 column_config={"best val acc": st.column_config.NumberColumn(format="percent"),
+                                "test acc": st.column_config.NumberColumn(format="percent"),
+                                "model": st.column_config.TextColumn(width="large")})
+    _compare(infos, by_id)
+    st.subheader("One run")
+    ids = [info.id for info in infos]
+    chosen = st.selectbox("Run", ids, key="runs_detail", format_func=lambda run_id: _label(by_id, run_id))
+    if chosen:
+        _details(Path(by_id[chosen].path))

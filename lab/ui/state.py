@@ -11,6 +11,7 @@ DATASET = "dataset"        # str path of the chosen dataset folder
 LOAD_PARAMS = "load_params"  # dict: image_size, color_mode, batch_size, validation_split, seed, shuffle
 SPEC = "spec"              # the current model spec (dict), adapted to the dataset
 RUN = "run"                # str path of the run chosen for prediction
+SPEC_OK = "spec_ok"        # bool: the Architecture page found no errors in SPEC (Train page: also run check())
 
 
 def data_root() -> Path:

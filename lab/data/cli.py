@@ -1,0 +1,79 @@
+"""Command-line subcommands for datasets: `make-sample-data` and `import-csv`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    make = subparsers.add_parser(
+        "make-sample-data",
+        help="generate the built-in handwritten digits dataset",
+        description="Generate the handwritten digits dataset (classes 0-9, Train and Test) offline from a seed.",
+    )
+    make.add_argument("--out", type=Path, default=None, help="dataset folder (default: Data/sketch-digits)")
+    make.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    make.set_defaults(func=_make_sample_data)
+
+    imp = subparsers.add_parser(
+        "import-csv",
+        help="import a Sign Language MNIST CSV as PNG class folders",
+        description="Import a Kaggle Sign Language MNIST CSV (label,pixel1..pixel784) into <out>/<split>/<letter>/.",
+    )
+    imp.add_argument("csv", type=Path, help="the CSV file")
+    imp.add_argument("--out", type=Path, required=True, help="dataset folder, for example Data/sign-mnist")
+    imp.add_argument("--split", choices=["Train", "Test"], default="Train", help="which split the CSV is (default: Train)")
+    imp.set_defaults(func=_import_csv)
+
+
+class ProgressBar:
+    """A one-line text progress bar on stderr, for `progress(fraction, text)` callbacks."""
+
+    def __init__(self, stream=None, width: int = 30):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.start = time.monotonic()
+        self._last = -1
+
+    def __call__(self, fraction: float, text: str = "") -> None:
+        filled = int(round(max(0.0, min(1.0, fraction)) * self.width))
+        percent = int(fraction * 100)
+        if percent == self._last and fraction < 1.0:
+            return
+        self._last = percent
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {percent:3d}% {text[:60]:<60}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _make_sample_data(args) -> int:
+    from lab.data import sample_digits
+    from lab.data.discovery import default_root
+
+    out = args.out or default_root() / sample_digits.NAME
+    bar = ProgressBar()
+    start = time.monotonic()
+    try:
+        sample_digits.make(out, seed=args.seed, progress=bar)
+    finally:
+        bar.close()
+    print(f"Wrote {out} in {time.monotonic() - start:.1f} s.")
+    return 0
+
+
+def _import_csv(args) -> int:
+    from lab.data.csv_import import import_csv
+
+    bar = ProgressBar()
+    try:
+        counts = import_csv(args.csv, args.out, split=args.split, progress=bar)
+    finally:
+        bar.close()
+    print(f"Wrote {sum(counts.values()):,} images in {len(counts)} classes to {Path(args.out) / args.split}.")
+    return 0

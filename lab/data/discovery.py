@@ -1,0 +1,414 @@
+"""Finding datasets under Data/ and checking every file in them, with Pillow only (no TensorFlow).
+
+A dataset is a folder with ``Train/`` (and optionally ``Test/``), each holding one folder per class
+with the images inside. A folder that holds class folders directly (no ``Train/``) is a dataset too;
+its validation part is split off when loading. A folder with only ``Test/`` is listed as well.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from lab import imaging
+
+# The extensions keras.utils.image_dataset_from_directory reads; anything else it silently ignores.
+KERAS_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+METADATA_FILE = "dataset.json"
+_SAMPLE = 24  # images decoded to judge colour mode and polarity when not verifying every file
+_CONVERTED_MODES = {
+    "CMYK": "CMYK",
+    "I;16": "16-bit",
+    "I;16B": "16-bit",
+    "I;16L": "16-bit",
+    "I;16N": "16-bit",
+    "I": "32-bit integer",
+    "F": "floating-point",
+    "P": "palette",
+    "PA": "palette with transparency",
+    "RGBA": "RGBA",
+    "LA": "grayscale with transparency",
+    "1": "1-bit",
+    "YCbCr": "YCbCr",
+    "LAB": "Lab",
+    "HSV": "HSV",
+}
+
+
+def default_root() -> Path:
+    """The repository's Data/ folder (or $LAB_DATA when set)."""
+    env = os.environ.get("LAB_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "Data"
+
+
+@dataclass
+class FileProblem:
+    """One file the loader will not use as it is: `action` is "skipped", "converted" or "resized"."""
+
+    path: str  # relative to the dataset folder
+    reason: str
+    action: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason} ({self.action})"
+
+
+@dataclass
+class DatasetInfo:
+    name: str
+    path: Path
+    classes: list[str]
+    counts: dict[str, dict[str, int]]  # split ("Train", "Test" or "All") -> class -> usable images
+    image_size: tuple[int, int] | None  # (height, width), the most common size
+    channels: int
+    color_mode: str  # "grayscale" or "rgb"
+    polarity: str  # "light_on_dark" or "dark_on_light"
+    has_test: bool
+    problems: list[FileProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # reasons the dataset cannot be used
+    centering: str = "none"  # "mass" for MNIST-style datasets (fit to 20x20, centre of mass)
+    layout: str = "train_test"  # "train_test", "folders" (class folders, no Train/) or "test_only"
+    verified: bool = False  # every file was decoded, not just its header read
+    files: dict[str, list[tuple[str, str]]] = field(default_factory=dict, repr=False)  # split -> (relpath, class)
+    split_dirs: dict[str, str] = field(default_factory=dict, repr=False)  # split -> folder relative to path
+    sizes: dict[tuple[int, int], int] = field(default_factory=dict, repr=False)  # (h, w) -> images
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def splits(self) -> list[str]:
+        return list(self.counts)
+
+    def total(self, split: str | None = None) -> int:
+        splits = [split] if split else list(self.counts)
+        return sum(sum(self.counts.get(s, {}).values()) for s in splits)
+
+    def summary(self) -> str:
+        """One line: name, classes, images per split, size and colour mode."""
+        parts = ", ".join(f"{s} {self.total(s):,}" for s in self.counts)
+        size = f"{self.image_size[0]}x{self.image_size[1]}" if self.image_size else "?"
+        return f"{self.name}: {len(self.classes)} classes, {parts} images, {size} {self.color_mode}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-file checks, cached by (path, size, modification time).
+
+_cache: dict[tuple, dict] = {}
+
+
+def _check_file(path: Path, verify: bool) -> dict:
+    """{"ok": bool, "reason": str, "size": (h, w), "mode": str, "gray": bool|None, "border": float|None}."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        return {"ok": False, "reason": f"cannot be read ({exc.strerror or exc})"}
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    cached = _cache.get(key)
+    if cached is not None and (cached.get("verified") or not verify or not cached["ok"]):
+        return cached
+    result = _inspect_file(path, stat.st_size, verify)
+    _cache[key] = result
+    return result
+
+
+def _inspect_file(path: Path, nbytes: int, verify: bool) -> dict:
+    if nbytes == 0:
+        return {"ok": False, "reason": "empty file (0 bytes)"}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                size = (image.height, image.width)
+                mode = image.mode
+                if not verify:
+                    return {"ok": True, "size": size, "mode": mode, "verified": False}
+                image.seek(0)
+                image.load()
+                return {"ok": True, "size": size, "mode": mode, "verified": True, **_pixels_facts(image)}
+    except UnidentifiedImageError:
+        return {"ok": False, "reason": "not an image Pillow can read"}
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return {"ok": False, "reason": "too large to decode safely"}
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as exc:
+        text = str(exc).strip().rstrip(".") or type(exc).__name__
+        return {"ok": False, "reason": f"truncated or corrupt image ({text})"}
+
+
+def _pixels_facts(image: Image.Image) -> dict:
+    flat = imaging.to_8bit(image)
+    gray = imaging.is_gray(flat)
+    luma = np.asarray(flat if flat.mode == "L" else flat.convert("L"))
+    return {"gray": gray, "border": float(np.median(imaging.border(luma)))}
+
+
+def _decode_facts(path: Path) -> dict | None:
+    try:
+        with Image.open(path) as image:
+            image.seek(0)
+            image.load()
+            return _pixels_facts(image)
+    except Exception:  # a broken sample only weakens the guess; the verifying pass reports it
+        return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Folder layout.
+
+
+def _visible_dirs(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _has_images(folder: Path) -> bool:
+    for class_dir in _visible_dirs(folder):
+        try:
+            if any(f.is_file() and not f.name.startswith(".") for f in class_dir.iterdir()):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _layout(path: Path) -> tuple[str, dict[str, Path]] | None:
+    if (path / "Train").is_dir():
+        splits = {"Train": path / "Train"}
+        if (path / "Test").is_dir():
+            splits["Test"] = path / "Test"
+        return "train_test", splits
+    if (path / "Test").is_dir() and not [d for d in _visible_dirs(path) if d.name != "Test"]:
+        return "test_only", {"Test": path / "Test"}
+    if _has_images(path):
+        return "folders", {"All": path}
+    return None
+
+
+def is_dataset(path) -> bool:
+    path = Path(path)
+    return path.is_dir() and _layout(path) is not None
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def inspect(path, verify: bool = False) -> DatasetInfo:
+    """Describe the dataset in `path`: classes, image counts per split and class, size, colour mode.
+
+    With `verify=False` only headers are read (fast, for listing); with `verify=True` every image is
+    decoded, so truncated and corrupt files are found too. Nothing on disk is changed.
+    """
+    path = Path(path)
+    name = path.name
+    layout = _layout(path) if path.is_dir() else None
+    if layout is None:
+        reason = "does not exist" if not path.exists() else "has no Train/ folder and no class folders with images"
+        return DatasetInfo(
+            name=name, path=path, classes=[], counts={}, image_size=None, channels=1, color_mode="grayscale",
+            polarity=imaging.LIGHT_ON_DARK, has_test=False, layout="none", verified=verify,
+            errors=[f"The folder {path} {reason}; put images in {path}/Train/<class name>/."],
+        )
+    kind, split_dirs = layout
+    problems: list[FileProblem] = []
+    warns: list[str] = []
+    errors: list[str] = []
+    counts: dict[str, dict[str, int]] = {}
+    files: dict[str, list[tuple[str, str]]] = {}
+    facts: list[tuple[str, dict]] = []  # (relpath, file facts) of usable files
+
+    for split, split_dir in split_dirs.items():
+        class_dirs = _visible_dirs(split_dir)
+        split_counts: dict[str, int] = {}
+        split_files: list[tuple[str, str]] = []
+        if split != "All":
+            for stray in sorted(split_dir.iterdir()):
+                if stray.is_file():
+                    problems.append(FileProblem(_rel(stray, path), _stray_reason(stray), "skipped"))
+        for class_dir in class_dirs:
+            n = 0
+            for file in _walk(class_dir):
+                rel = _rel(file, path)
+                if file.name.startswith("."):
+                    problems.append(FileProblem(rel, "hidden file", "skipped"))
+                    continue
+                result = _check_file(file, verify)
+                if not result["ok"]:
+                    problems.append(FileProblem(rel, result["reason"], "skipped"))
+                    continue
+                n += 1
+                split_files.append((rel, class_dir.name))
+                facts.append((rel, result))
+            if n == 0:
+                warns.append(f"The class folder {_rel(class_dir, path)} has no usable images; it is left out.")
+            else:
+                split_counts[class_dir.name] = n
+        counts[split] = split_counts
+        files[split] = split_files
+
+    classes = sorted(set().union(*[set(c) for c in counts.values()])) if counts else []
+    if "Train" in counts and "Test" in counts and counts["Test"]:
+        train, test = set(counts["Train"]), set(counts["Test"])
+        if train != test:
+            parts = []
+            if test - train:
+                parts.append(f"Test has {_names(test - train)} that Train lacks")
+            if train - test:
+                parts.append(f"Train has {_names(train - test)} that Test lacks")
+            errors.append(
+                f"Train and Test of {name} must have the same class folders, but "
+                + " and ".join(parts) + "; add or rename class folders so they match."
+            )
+        classes = sorted(train)
+    elif "Train" in counts:
+        classes = sorted(counts["Train"])
+    if "Test" in counts and not counts["Test"]:
+        counts.pop("Test")
+        files.pop("Test", None)
+    if not facts:
+        errors.append(f"{name} has no usable images; put PNG or JPEG files in its class folders.")
+    elif kind != "test_only" and len(classes) < 2:
+        errors.append(f"{name} has only {len(classes)} class with images; a classifier needs at least two class folders.")
+    if kind == "test_only":
+        warns.append(f"{name} has only a Test/ folder; training splits those images into training and validation.")
+
+    sizes = Counter(r["size"] for _, r in facts)
+    image_size = sizes.most_common(1)[0][0] if sizes else None
+    if len(sizes) > 1:
+        odd = [(rel, r["size"]) for rel, r in facts if r["size"] != image_size]
+        for rel, (h, w) in odd:
+            problems.append(FileProblem(rel, f"{w}x{h} pixels, not {image_size[1]}x{image_size[0]}", "resized"))
+        warns.append(
+            f"{len(odd)} images are not {image_size[1]}x{image_size[0]} like the rest; they are resized when loaded."
+        )
+
+    color_mode, polarity = _colour_and_polarity(path, facts, verify)
+    for rel, r in facts:
+        if r["mode"] in _CONVERTED_MODES:
+            problems.append(
+                FileProblem(rel, f"{_CONVERTED_MODES[r['mode']]} image, converted to {color_mode} in memory", "converted")
+            )
+        elif Path(rel).suffix.lower() not in KERAS_EXTENSIONS:
+            problems.append(FileProblem(rel, f"{Path(rel).suffix} file, decoded with Pillow", "converted"))
+
+    skipped = [p for p in problems if p.action == "skipped"]
+    if skipped:
+        reasons = Counter(p.reason.split(" (")[0] for p in skipped)
+        detail = ", ".join(f"{n} {r}" for r, n in reasons.most_common())
+        warns.append(f"{len(skipped)} files are skipped ({detail}); see the list of problems.")
+    converted = [p for p in problems if p.action == "converted"]
+    if converted:
+        warns.append(f"{len(converted)} images are in an unusual format and are converted to {color_mode} in memory.")
+
+    metadata = _metadata(path)
+    centering = metadata.get("centering", "none") if metadata.get("centering") in ("mass", "none") else "none"
+    return DatasetInfo(
+        name=name,
+        path=path,
+        classes=classes,
+        counts=counts,
+        image_size=image_size,
+        channels=1 if color_mode == "grayscale" else 3,
+        color_mode=color_mode,
+        polarity=polarity,
+        has_test=kind == "train_test" and "Test" in counts,
+        problems=problems,
+        warnings=warns,
+        errors=errors,
+        centering=centering,
+        layout=kind,
+        verified=verify,
+        files=files,
+        split_dirs={s: _rel(d, path) if d != path else "." for s, d in split_dirs.items()},
+        sizes=dict(sizes),
+    )
+
+
+def discover(root=None, verify: bool = False) -> list[DatasetInfo]:
+    """Every dataset in `root` (default: the repository's Data/): `root` itself when it has Train/,
+    and each `root/<name>/` shaped like a dataset. Sorted by name; hidden folders are ignored."""
+    root = Path(root) if root is not None else default_root()
+    found = []
+    if (root / "Train").is_dir():
+        found.append(inspect(root, verify=verify))
+    for folder in _visible_dirs(root):
+        if folder.name in ("Train", "Test"):
+            continue
+        if is_dataset(folder):
+            found.append(inspect(folder, verify=verify))
+    return sorted(found, key=lambda info: info.name.lower())
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def _colour_and_polarity(path: Path, facts: list[tuple[str, dict]], verify: bool) -> tuple[str, str]:
+    if not facts:
+        return "grayscale", imaging.LIGHT_ON_DARK
+    single = {"L", "1", "I;16", "I;16B", "I;16L", "I;16N", "I", "F", "LA"}
+    if verify:
+        gray = all(r.get("gray", r["mode"] in single) for _, r in facts)
+        borders = [r["border"] for _, r in facts if r.get("border") is not None]
+    else:
+        step = max(1, len(facts) // _SAMPLE)
+        sample = [path / rel for rel, _ in facts[::step][:_SAMPLE]]
+        decoded = [d for d in (_decode_facts(p) for p in sample) if d]
+        needs_pixels = any(r["mode"] not in single for _, r in facts)
+        gray = not needs_pixels or (bool(decoded) and all(d["gray"] for d in decoded))
+        if needs_pixels and gray:
+            # Headers say colour: decode a few more of the colour ones before calling it grayscale.
+            colour = [path / rel for rel, r in facts if r["mode"] not in single]
+            step = max(1, len(colour) // _SAMPLE)
+            more = [d for d in (_decode_facts(p) for p in colour[::step][:_SAMPLE]) if d]
+            gray = all(d["gray"] for d in more)
+        borders = [d["border"] for d in decoded]
+    polarity = imaging.LIGHT_ON_DARK
+    if borders and float(np.median(borders)) >= 127.5:
+        polarity = imaging.DARK_ON_LIGHT
+    return ("grayscale" if gray else "rgb"), polarity
+
+
+def _walk(folder: Path):
+    for current, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            yield Path(current) / name
+
+
+def _rel(file: Path, base: Path) -> str:
+    try:
+        return file.relative_to(base).as_posix()
+    except ValueError:
+        return str(file)
+
+
+def _stray_reason(file: Path) -> str:
+    if file.name.startswith("."):
+        return "hidden file"
+    return "not inside a class folder"
+
+
+def _names(items) -> str:
+    items = sorted(items)
+    label = "class" if len(items) == 1 else "classes"
+    return f"{label} " + ", ".join(repr(i) for i in items)
+
+
+def _metadata(path: Path) -> dict:
+    try:
+        data = json.loads((path / METADATA_FILE).read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}

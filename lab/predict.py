@@ -1,0 +1,176 @@
+"""Turning a drawn, uploaded or webcam image into exactly the array the model was trained on.
+
+`prepare` follows the preprocessing stored with a run (image size, colour mode, polarity,
+centering) and records each step as an image, so the page can show what the model sees.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from lab import imaging
+from lab.errors import LabError
+
+MAX_PIXELS = 40_000_000
+_EMPTY_RANGE = 12  # grey levels; less contrast than this is an empty drawing
+
+
+@dataclass
+class Prepared:
+    array: np.ndarray  # (h, w, c) float32 0..255: what the model gets
+    steps: list[tuple[str, Image.Image]] = field(default_factory=list)
+    inverted: bool = False
+    message: str = ""
+
+
+def open_image(source) -> Image.Image:
+    """A PIL image from a PIL image, bytes, a path or a file-like object; LabError for anything else."""
+    if isinstance(source, Image.Image):
+        return source
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            source = io.BytesIO(bytes(source))
+        elif isinstance(source, (str, os.PathLike)):
+            source = open(source, "rb")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(source)
+    except (UnidentifiedImageError, ValueError):
+        raise LabError("This file is not an image; upload a PNG, JPEG, GIF, BMP or WebP picture.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise LabError(_too_large_message(None)) from None
+    except OSError as exc:
+        raise LabError(f"The image cannot be read ({exc.strerror or exc}); try another file.") from None
+
+
+def _too_large_message(size) -> str:
+    detail = f" ({size[0]}x{size[1]} pixels)" if size else ""
+    return f"The image is too large{detail}; use one under {MAX_PIXELS // 1_000_000} megapixels."
+
+
+def prepare(image, preprocessing: dict, invert="auto", crop=None) -> Prepared:
+    """Make `image` into the (h, w, c) float32 0..255 array a model trained with `preprocessing` expects.
+
+    image: a PIL image (or bytes, path, file-like). GIFs use their first frame; EXIF orientation is
+        applied; transparency is flattened onto black or white, whichever the ink stands out from.
+    preprocessing: {"image_size": [h, w], "color_mode": "grayscale"|"rgb",
+        "polarity": "light_on_dark"|"dark_on_light", "centering": "mass"|"none"}.
+    invert: "auto" inverts when the picture's polarity (judged by its border) differs from the
+        training data's; True or False forces it.
+    crop: optional (left, top, right, bottom) box in the original image's pixels.
+    Raises LabError for non-images, images over 40 megapixels and empty drawings.
+    """
+    image = open_image(image)
+    if image.width * image.height > MAX_PIXELS:
+        raise LabError(_too_large_message(image.size))
+    try:
+        image.seek(0)
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise LabError(f"The image is damaged and cannot be decoded ({str(exc).strip() or type(exc).__name__}); try another file.") from None
+    size = preprocessing.get("image_size") or [28, 28]
+    height, width = int(size[0]), int(size[1])
+    color_mode = preprocessing.get("color_mode", "grayscale")
+    target_polarity = preprocessing.get("polarity", imaging.LIGHT_ON_DARK)
+    centering = preprocessing.get("centering", "none")
+
+    steps: list[tuple[str, Image.Image]] = [("Original", image.copy())]
+    oriented = ImageOps.exif_transpose(image) or image
+    if oriented.size != image.size or oriented is not image and _changed(oriented, image):
+        steps.append(("Rotated upright (EXIF)", oriented))
+    image = oriented
+    if crop is not None:
+        left, top, right, bottom = (int(round(v)) for v in crop)
+        left, top = max(0, left), max(0, top)
+        right, bottom = min(image.width, right), min(image.height, bottom)
+        if right - left < 2 or bottom - top < 2:
+            raise LabError("The crop box is empty; drag a larger box over the drawing.")
+        image = image.crop((left, top, right, bottom))
+        steps.append(("Cropped", image))
+    had_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    flat = imaging.to_8bit(image)
+    if had_alpha:
+        steps.append(("Transparency flattened", flat))
+    if color_mode == "grayscale":
+        flat = flat.convert("L")
+        if image.mode not in ("L", "I;16", "I", "1"):
+            steps.append(("Grayscale", flat))
+    else:
+        flat = flat.convert("RGB")
+
+    luma = np.asarray(flat.convert("L"), dtype=np.float32)
+    if float(luma.max() - luma.min()) < _EMPTY_RANGE:
+        raise LabError("The picture is empty (one flat colour); draw or upload something first.")
+    picture_polarity = imaging.polarity(luma)
+    if invert == "auto":
+        inverted = picture_polarity != target_polarity
+    else:
+        inverted = bool(invert)
+    if inverted:
+        flat = ImageOps.invert(flat)
+        steps.append(("Inverted", flat))
+
+    if centering == "mass":
+        array, more = _mass_centred(flat, inverted, picture_polarity, target_polarity, height, width, color_mode)
+        steps.extend(more)
+    else:
+        if flat.size != (width, height):
+            flat = flat.resize((width, height), Image.BILINEAR)
+        array = np.asarray(flat, dtype=np.float32)
+    if array.ndim == 2:
+        array = array[..., None]
+    shown = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8).squeeze(-1) if array.shape[-1] == 1
+                            else np.clip(array, 0, 255).astype(np.uint8))
+    steps.append((f"Model input {width}x{height}", shown))
+    message = "Inverted to match the training images." if inverted and invert == "auto" else ""
+    return Prepared(array=array.astype(np.float32), steps=steps, inverted=inverted, message=message)
+
+
+def _changed(a: Image.Image, b: Image.Image) -> bool:
+    return a.size != b.size or a.tobytes() != b.tobytes()
+
+
+def _mass_centred(flat, inverted, picture_polarity, target_polarity, height, width, color_mode):
+    """MNIST-style: clean the ink, fit it into 20x20, centre by centre of mass (as the generator does)."""
+    steps = []
+    gray = np.asarray(flat.convert("L"), dtype=np.float32)
+    light_on_dark = target_polarity == imaging.LIGHT_ON_DARK
+    ink_high = gray if light_on_dark else 255.0 - gray
+    ink = imaging.clean_ink(ink_high)
+    steps.append(("Ink cleaned", Image.fromarray(ink.astype(np.uint8))))
+    box = max(1, round(min(height, width) * 20 / 28))
+    normalised = imaging.mnist_normalize(ink, size=min(height, width), box=box, threshold=0)
+    if normalised is None:
+        raise LabError("The drawing is empty; draw a digit or upload a picture with visible strokes.")
+    steps.append(("Fitted into 20x20, centred by mass", Image.fromarray(normalised)))
+    out = normalised.astype(np.float32)
+    if (height, width) != out.shape:
+        out = np.asarray(Image.fromarray(normalised).resize((width, height), Image.BILINEAR), dtype=np.float32)
+    if not light_on_dark:
+        out = 255.0 - out
+    if color_mode == "rgb":
+        out = np.repeat(out[..., None], 3, axis=2)
+    return out, steps
+
+
+def top_k(model, array: np.ndarray, class_names, k: int = 5) -> list[tuple[str, float]]:
+    """The k most likely classes with their probabilities, most likely first."""
+    batch = np.asarray(array, dtype=np.float32)[None, ...]
+    output = model(batch, training=False)
+    scores = np.asarray(output.numpy() if hasattr(output, "numpy") else output, dtype=np.float64).reshape(-1)
+    if scores.size != len(class_names):
+        raise LabError(
+            f"The model has {scores.size} outputs but the dataset has {len(class_names)} classes; "
+            "pick the run that was trained on this dataset."
+        )
+    if scores.min() < 0 or abs(scores.sum() - 1.0) > 1e-3:  # logits: turn into probabilities
+        shifted = np.exp(scores - scores.max())
+        scores = shifted / shifted.sum()
+    order = np.argsort(-scores)[: max(1, int(k))]
+    return [(str(class_names[i]), float(scores[i])) for i in order]

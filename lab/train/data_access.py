@@ -1,0 +1,77 @@
+"""The training side's view of a dataset folder: lab.data.load for training, one split with its files for scoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lab.errors import LabError
+
+
+def load_for_training(data_path, batch_size: int, validation_split: float, seed: int, label_mode: str,
+                      image_size=None, color_mode=None):
+    """``lab.data.load`` with the training settings (a LoadedData: train, val, test, class_names, ...)."""
+    from lab.data import load
+
+    return load(str(data_path), image_size=image_size, color_mode=color_mode, batch_size=batch_size,
+                validation_split=validation_split, seed=seed, shuffle=True, label_mode=label_mode)
+
+
+def class_names_of(data_path) -> list[str]:
+    """Class names of a dataset folder without decoding images (sorted, like the loader)."""
+    from lab.data import inspect
+
+    if not Path(data_path).is_dir():
+        raise LabError(f"There is no dataset folder at {data_path}; check the path.")
+    return list(inspect(str(data_path)).classes)
+
+
+class SplitBatches:
+    """Batches of (images float32 0..255, int labels) of one split, in file order, decoded like the loader does."""
+
+    def __init__(self, files: list[Path], labels: list[int], image_size, color_mode: str, batch_size: int):
+        self.files, self.labels = files, labels
+        self.image_size, self.color_mode, self.batch_size = tuple(image_size), color_mode, batch_size
+
+    def __len__(self) -> int:
+        return -(-len(self.files) // self.batch_size)
+
+    def __iter__(self):
+        import numpy as np
+
+        from lab.data.loading import decode
+
+        for start in range(0, len(self.files), self.batch_size):
+            chunk = self.files[start:start + self.batch_size]
+            images = np.stack([decode(f, self.image_size, self.color_mode) for f in chunk]).astype("float32")
+            yield images, np.asarray(self.labels[start:start + self.batch_size], dtype="int64")
+
+
+def split_dataset(data_path, split: str, preprocessing: dict, batch_size: int = 64):
+    """(batches of one split, the dataset's class names, file paths in batch order).
+
+    ``split`` is a folder name such as Test or Train; a dataset of bare class folders has the one split "All".
+    Files the loader would skip (corrupt, not images) are skipped here too.
+    """
+    from lab.data import inspect
+
+    root = Path(data_path)
+    if not root.is_dir():
+        raise LabError(f"There is no dataset folder at {root}; check the --data path.")
+    info = inspect(str(root))
+    if info.errors:
+        raise LabError(info.errors[0])
+    names = {key.lower(): key for key in info.files}
+    key = names.get(split.lower())
+    if key is None and set(names) == {"all"}:
+        key = names["all"]
+    if key is None or not info.files.get(key):
+        have = ", ".join(sorted(info.files)) or "none"
+        raise LabError(f"{info.name} has no {split} images (splits: {have}); pick another --split.")
+    classes = list(info.classes)
+    index = {name: i for i, name in enumerate(classes)}
+    pairs = [(info.path / rel, index[c]) for rel, c in info.files[key] if c in index]
+    files = [p for p, _ in pairs]
+    labels = [label for _, label in pairs]
+    size = preprocessing.get("image_size") or list(info.image_size)
+    color_mode = preprocessing.get("color_mode") or info.color_mode
+    return SplitBatches(files, labels, size, color_mode, batch_size), classes, [str(f) for f in files]

@@ -1,0 +1,160 @@
+"""Evaluating a trained model: accuracy, loss, per-class precision and recall, confusion matrix, misclassified files.
+
+Classes are matched by name, so a dataset whose classes are a subset of the model's, or in another order, is
+scored correctly.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from lab.errors import LabError
+
+EPSILON = 1e-7  # the clipping Keras uses in cross-entropy
+
+
+def as_probabilities(outputs):
+    """Model outputs as an (n, classes) probability array: a single sigmoid unit becomes [1 - p, p]."""
+    import numpy as np
+
+    out = np.asarray(outputs, dtype="float64")
+    if out.ndim == 1:
+        out = out[:, None]
+    if out.shape[1] == 1:
+        return np.concatenate([1.0 - out, out], axis=1)
+    sums = out.sum(axis=1)
+    if out.size and ((out < 0).any() or not np.allclose(sums, 1.0, atol=1e-3)):
+        shifted = out - out.max(axis=1, keepdims=True)  # logits: apply softmax
+        exp = np.exp(shifted)
+        out = exp / exp.sum(axis=1, keepdims=True)
+    return out
+
+
+def as_labels(y):
+    """Integer labels from int, one-hot or binary-float label arrays."""
+    import numpy as np
+
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1).astype("int64")
+    return np.rint(y.reshape(-1)).astype("int64")
+
+
+def predict_dataset(model, dataset):
+    """(probabilities, true labels) over a batched tf.data dataset of (images, labels), in dataset order."""
+    import numpy as np
+
+    probs, labels = [], []
+    for x, y in dataset:
+        probs.append(as_probabilities(model(x, training=False)))
+        labels.append(as_labels(y.numpy() if hasattr(y, "numpy") else y))
+    if not probs:
+        raise LabError("The evaluation split has no images; pick a split with images in it.")
+    return np.concatenate(probs), np.concatenate(labels)
+
+
+def class_mapping(data_classes: list[str], model_classes: list[str]) -> list[int]:
+    """For each dataset class index, the model's output index of the class with the same name."""
+    missing = [name for name in data_classes if name not in model_classes]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise LabError(f"The data has classes the model was not trained on ({shown}); evaluate on data with the "
+                       f"model's classes ({', '.join(model_classes[:8])}{' ...' if len(model_classes) > 8 else ''}).")
+    return [model_classes.index(name) for name in data_classes]
+
+
+def score(probs, labels, class_names: list[str], files: list[str] | None = None,
+          max_misclassified: int = 200) -> dict:
+    """Metrics for probabilities over ``class_names`` and labels already in the model's class indices."""
+    import numpy as np
+
+    probs = np.asarray(probs, dtype="float64")
+    labels = np.asarray(labels, dtype="int64")
+    n = int(labels.shape[0])
+    k = len(class_names)
+    if probs.shape != (n, k):
+        raise LabError(f"The model gives {probs.shape[1]} outputs but the run names {k} classes; the run folder "
+                       "does not match its model, so retrain it.")
+    predicted = probs.argmax(axis=1)
+    chosen = probs[np.arange(n), labels]
+    loss = float(-np.log(np.clip(chosen, EPSILON, 1.0)).mean()) if n else float("nan")
+    confusion = np.zeros((k, k), dtype="int64")
+    np.add.at(confusion, (labels, predicted), 1)
+    per_class = {}
+    for index, name in enumerate(class_names):
+        support = int(confusion[index].sum())
+        predicted_as = int(confusion[:, index].sum())
+        hits = int(confusion[index, index])
+        per_class[name] = {
+            "precision": hits / predicted_as if predicted_as else None,
+            "recall": hits / support if support else None,
+            "support": support,
+        }
+    wrong = np.flatnonzero(predicted != labels)
+    wrong = wrong[np.argsort(-probs[wrong, predicted[wrong]], kind="stable")][:max_misclassified]
+    misclassified = [
+        {
+            "file": files[i] if files is not None and i < len(files) else None,
+            "index": int(i),
+            "true": class_names[labels[i]],
+            "predicted": class_names[predicted[i]],
+            "probability": float(probs[i, predicted[i]]),
+        }
+        for i in wrong
+    ]
+    return {
+        "accuracy": float((predicted == labels).mean()) if n else float("nan"),
+        "loss": loss if math.isfinite(loss) else None,
+        "n": n,
+        "class_names": list(class_names),
+        "per_class": per_class,
+        "confusion": confusion.tolist(),
+        "misclassified": misclassified,
+        "misclassified_total": int((predicted != labels).sum()),
+    }
+
+
+def evaluate(model, dataset, data_classes: list[str], model_classes: list[str] | None = None,
+             files: list[str] | None = None, split: str | None = None, max_misclassified: int = 200) -> dict:
+    """Scores ``model`` on ``dataset`` (unshuffled, batched (images, labels)); see ``score`` for the keys."""
+    import numpy as np
+
+    probs, labels = predict_dataset(model, dataset)
+    if model_classes is None:
+        if probs.shape[1] != len(data_classes):
+            raise LabError(f"The model has {probs.shape[1]} outputs but the data has {len(data_classes)} classes; "
+                           "evaluate a run folder (it knows its class names) or data with the same classes.")
+        model_classes = list(data_classes)
+    mapping = np.asarray(class_mapping(list(data_classes), list(model_classes)))
+    result = score(probs, mapping[labels], list(model_classes), files=files, max_misclassified=max_misclassified)
+    if split:
+        result["split"] = split
+    return result
+
+
+def model_preprocessing(model, meta: dict | None) -> dict:
+    """The preprocessing a model expects: from its run when known, else read off the model's input."""
+    if meta and meta.get("preprocessing"):
+        return dict(meta["preprocessing"])
+    shape = tuple(model.input_shape[1:])
+    if len(shape) != 3 or shape[0] is None:
+        raise LabError("This model does not take fixed-size images; use a model trained by CNN Lab.")
+    return {"image_size": [int(shape[0]), int(shape[1])],
+            "color_mode": "grayscale" if shape[2] == 1 else "rgb"}
+
+
+def evaluate_path(model_arg, data_path, split: str = "Test", batch_size: int = 64) -> dict:
+    """``lab evaluate``: a run folder or .keras file scored on one split of a dataset folder."""
+    from lab.train import data_access, runs
+
+    model_path, meta = runs.resolve_model(model_arg)
+    model = runs.load_model_file(model_path)
+    preprocessing = model_preprocessing(model, meta)
+    model_classes = list(meta.get("class_names") or []) if meta else None
+    dataset, data_classes, files = data_access.split_dataset(
+        data_path, split, preprocessing, batch_size=batch_size)
+    result = evaluate(model, dataset, data_classes, model_classes or None, files=files, split=split)
+    result["model"] = str(Path(model_path))
+    result["data"] = str(Path(data_path))
+    return result

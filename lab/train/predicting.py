@@ -1,0 +1,49 @@
+"""`lab predict`: image files through the page's preprocessing (lab.predict.prepare) into a run's model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lab.errors import LabError
+
+
+def load_predictor(model_arg):
+    """(model, class names, preprocessing) for a run folder or a .keras file."""
+    from lab.train import runs
+    from lab.train.evaluate import model_preprocessing
+
+    model_path, meta = runs.resolve_model(model_arg)
+    model = runs.load_model_file(model_path)
+    preprocessing = model_preprocessing(model, meta)
+    class_names = list((meta or {}).get("class_names") or [])
+    outputs = int(model.output_shape[-1])
+    if not class_names:
+        class_names = [str(i) for i in range(max(outputs, 2))]
+    return model, class_names, preprocessing
+
+
+def predict_files(model_arg, images, k: int = 3) -> list[dict]:
+    """Top-k classes per image file: [{"image", "top": [[class, probability], ...], "inverted", "message"}]."""
+    from PIL import Image, UnidentifiedImageError
+
+    for name in images:
+        if not Path(name).is_file():
+            raise LabError(f"There is no image at {name}; check the file name.")
+    from lab.predict import prepare, top_k
+
+    model, class_names, preprocessing = load_predictor(model_arg)
+    results = []
+    for name in images:
+        path = Path(name)
+        try:
+            with Image.open(path) as image:
+                image.load()
+                prepared = prepare(image, preprocessing)
+        except (UnidentifiedImageError, OSError) as error:
+            raise LabError(f"{path} is not an image that can be read ({type(error).__name__}); give a PNG or "
+                           "JPEG file.") from None
+        top = top_k(model, prepared.array, class_names, k=min(k, len(class_names)))
+        results.append({"image": str(path), "top": [[str(c), float(p)] for c, p in top],
+                        "inverted": bool(getattr(prepared, "inverted", False)),
+                        "message": getattr(prepared, "message", None)})
+    return results

@@ -1,0 +1,200 @@
+"""Altair charts of the page: live training curves, run comparisons, confusion matrices and guesses.
+
+The frame builders are plain pandas and can be tested without a browser; the chart builders only arrange them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import pandas as pd
+
+SMOOTHING = 0.15  # weight of the newest batch in the exponential moving average
+
+SERIES_ORDER = ["training (batch)", "training (smoothed)", "training (epoch)", "validation (epoch)"]
+SERIES_COLORS = ["#c6dbef", "#3182bd", "#08519c", "#e6550d"]
+
+
+def accuracy_key(keys) -> str | None:
+    """The accuracy metric among log keys: "accuracy" first, else any "*accuracy" that is not a validation one."""
+    keys = [k for k in keys if isinstance(k, str)]
+    if "accuracy" in keys:
+        return "accuracy"
+    for key in keys:
+        if key.endswith("accuracy") and not key.startswith("val_") and "top_" not in key:
+            return key
+    return None
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def ema(values, alpha: float = SMOOTHING) -> list[float | None]:
+    """Exponential moving average that skips gaps (None/NaN) and restarts nowhere."""
+    out, current = [], None
+    for value in values:
+        value = _number(value)
+        if value is not None:
+            current = value if current is None else alpha * value + (1 - alpha) * current
+        out.append(current)
+    return out
+
+
+def _epoch_base(rows: list[dict]) -> int:
+    """0 when the log counts epochs from 0, else 1."""
+    epochs = [r.get("epoch") for r in rows if isinstance(r.get("epoch"), int)]
+    return 0 if epochs and min(epochs) == 0 else 1
+
+
+def live_frame(batch_log: list[dict], history: list[dict], batches: int | None = None) -> pd.DataFrame:
+    """Long-form curves for the live chart: columns x (epochs, fractional for batches), metric, series, value.
+
+    ``batch_log`` rows carry ``epoch``, ``batch`` and the running logs Keras reports; ``history`` rows are the
+    finished epochs with ``loss``, the accuracy metric and their ``val_`` twins.
+    """
+    records = []
+    batch_log = [r for r in batch_log or [] if isinstance(r, dict)]
+    history = [r for r in history or [] if isinstance(r, dict)]
+    keys = set().union(*(r.keys() for r in batch_log + history)) if batch_log or history else set()
+    acc = accuracy_key(keys)
+    metrics = [("loss", "loss")] + ([("accuracy", acc)] if acc else [])
+    if batch_log:
+        base = _epoch_base(batch_log)
+        numbers = [r.get("batch") for r in batch_log if isinstance(r.get("batch"), int)]
+        shift = 1 if numbers and min(numbers) == 0 else 0  # count batches from 1
+        per_epoch = max(int(batches or max(numbers, default=0) + shift), 1)
+        xs = []
+        for row in batch_log:
+            epoch = int(row.get("epoch", base) or 0) - base
+            batch = int(row.get("batch", 0) or 0) + shift
+            xs.append(epoch + batch / per_epoch)
+        for metric, key in metrics:
+            raw = [row.get(key) for row in batch_log]
+            for x, value, smooth in zip(xs, raw, ema(raw)):
+                if _number(value) is not None:
+                    records.append((x, metric, "training (batch)", float(value)))
+                if smooth is not None:
+                    records.append((x, metric, "training (smoothed)", smooth))
+    for index, row in enumerate(history):
+        x = float(index + 1)
+        for metric, key in metrics:
+            for series, name in (("training (epoch)", key), ("validation (epoch)", f"val_{key}")):
+                value = _number(row.get(name))
+                if value is not None:
+                    records.append((x, metric, series, value))
+    return pd.DataFrame.from_records(records, columns=["x", "metric", "series", "value"])
+
+
+def _metric_panel(frame: pd.DataFrame, metric: str, title: str, height: int) -> alt.LayerChart:
+    data = frame[frame["metric"] == metric]
+    color = alt.Color("series:N", scale=alt.Scale(domain=SERIES_ORDER, range=SERIES_COLORS),
+                      legend=alt.Legend(title=None, orient="bottom"))
+    x = alt.X("x:Q", title="epoch", axis=alt.Axis(tickMinStep=1))
+    scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=False)
+    y = alt.Y("value:Q", title=title, scale=scale)
+    tooltip = [alt.Tooltip("series:N"), alt.Tooltip("x:Q", title="epoch", format=".2f"),
+               alt.Tooltip("value:Q", format=".4f")]
+    base = alt.Chart(data).encode(x=x, y=y, color=color, tooltip=tooltip)
+    batch = base.transform_filter(alt.datum.series == "training (batch)").mark_line(strokeWidth=1, opacity=0.7)
+    smooth = base.transform_filter(alt.datum.series == "training (smoothed)").mark_line(strokeWidth=2.5)
+    epochs = base.transform_filter(alt.FieldOneOfPredicate(field="series",
+                                                           oneOf=["training (epoch)", "validation (epoch)"]))
+    epoch_lines = epochs.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=60, filled=True))
+    return alt.layer(batch, smooth, epoch_lines).properties(title=title, height=height)
+
+
+def training_chart(frame: pd.DataFrame, height: int = 260) -> alt.HConcatChart:
+    """Loss and accuracy side by side: thin per-batch line, smoothed line, and per-epoch points."""
+    panels = [_metric_panel(frame, "loss", "loss", height)]
+    if (frame["metric"] == "accuracy").any():
+        panels.append(_metric_panel(frame, "accuracy", "accuracy", height))
+    return alt.hconcat(*panels).resolve_scale(color="shared")
+
+
+# --- runs ---------------------------------------------------------------------------------------------------------
+
+
+def history_long(history: pd.DataFrame, run: str) -> pd.DataFrame:
+    """Per-epoch loss and accuracy of one run as rows (run, epoch, metric, split, value)."""
+    if history is None or history.empty:
+        return pd.DataFrame(columns=["run", "epoch", "metric", "split", "value"])
+    acc = accuracy_key(history.columns)
+    records = []
+    for index, row in enumerate(history.to_dict("records")):
+        epoch = row.get("epoch")
+        epoch = int(epoch) if _number(epoch) is not None else index + 1
+        for metric, key in (("loss", "loss"), ("accuracy", acc)):
+            if key is None:
+                continue
+            for split, name in (("training", key), ("validation", f"val_{key}")):
+                value = _number(row.get(name))
+                if value is not None:
+                    records.append((run, epoch, metric, split, value))
+    return pd.DataFrame.from_records(records, columns=["run", "epoch", "metric", "split", "value"])
+
+
+def overlay_chart(frame: pd.DataFrame, height: int = 240) -> alt.HConcatChart:
+    """Curves of several runs, one colour per run, dashed for training and solid for validation."""
+    panels = []
+    for metric in ("loss", "accuracy"):
+        data = frame[frame["metric"] == metric]
+        if data.empty:
+            continue
+        panels.append(
+            alt.Chart(data).mark_line(point=True).encode(
+                x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+                y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+                color=alt.Color("run:N", legend=alt.Legend(orient="bottom", title=None)),
+                strokeDash=alt.StrokeDash("split:N", scale=alt.Scale(domain=["validation", "training"],
+                                                                     range=[[1, 0], [5, 3]]),
+                                          legend=alt.Legend(orient="bottom", title=None)),
+                tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
+            ).properties(title=metric, height=height)
+        )
+    return alt.hconcat(*panels)
+
+
+def confusion_frame(matrix, class_names: list[str]) -> pd.DataFrame:
+    rows = []
+    for i, counts in enumerate(matrix or []):
+        total = sum(counts) or 1
+        for j, count in enumerate(counts):
+            rows.append({"true": class_names[i] if i < len(class_names) else str(i),
+                         "predicted": class_names[j] if j < len(class_names) else str(j),
+                         "count": int(count), "share": count / total})
+    return pd.DataFrame(rows, columns=["true", "predicted", "count", "share"])
+
+
+def confusion_chart(frame: pd.DataFrame, class_names: list[str]) -> alt.LayerChart:
+    """Heatmap of true vs predicted class; colour is the share of the true class's images."""
+    side = max(220, min(640, 26 * len(class_names)))
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted:N", sort=class_names, title="predicted"),
+        y=alt.Y("true:N", sort=class_names, title="true"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), title="share of row"),
+        tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%")],
+    )
+    text = base.mark_text(fontSize=10).encode(
+        text=alt.condition(alt.datum.count > 0, alt.Text("count:Q"), alt.value("")),
+        color=alt.condition(alt.datum.share > 0.5, alt.value("white"), alt.value("black")),
+    )
+    return alt.layer(cells, text).properties(width=side, height=side)
+
+
+def probability_chart(guesses: list[tuple[str, float]], height: int = 170) -> alt.Chart:
+    """Horizontal bars of the top guesses, best on top."""
+    frame = pd.DataFrame([{"class": str(c), "probability": float(p)} for c, p in guesses])
+    order = list(frame["class"]) if not frame.empty else []
+    bars = alt.Chart(frame).mark_bar(color="#3182bd").encode(
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        y=alt.Y("class:N", sort=order, title=None),
+        tooltip=["class", alt.Tooltip("probability:Q", format=".2%")],
+    )
+    labels = bars.mark_text(align="left", dx=3, color="black").encode(text=alt.Text("probability:Q", format=".1%"))
+    return alt.layer(bars, labels).properties(height=height)

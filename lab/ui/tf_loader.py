@@ -1,0 +1,85 @@
+"""Import TensorFlow in the background, once per process, after a page has been drawn.
+
+``import tensorflow`` takes seconds. The Dataset and Architecture pages never need it to draw, so
+they call :func:`start` at the end of ``render()``; by the time someone presses "Train", the import
+is usually done. Code that needs TensorFlow calls :func:`wait`.
+
+Setting the environment variable ``CNN_LAB_TF_PRELOAD=0`` turns the background import off (the
+import then happens on first use, as usual).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import threading
+import time
+
+_lock = threading.Lock()
+_done = threading.Event()
+_thread: threading.Thread | None = None
+_error: BaseException | None = None
+_seconds: float | None = None
+imported_before_start: bool | None = None  # whether something imported TensorFlow before start() was called
+
+
+def enabled() -> bool:
+    return os.environ.get("CNN_LAB_TF_PRELOAD", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _load() -> None:
+    global _error, _seconds
+    began = time.perf_counter()
+    try:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        importlib.import_module("tensorflow")
+    except BaseException as error:  # noqa: BLE001 - reported through wait()
+        _error = error
+    finally:
+        _seconds = time.perf_counter() - began
+        _done.set()
+
+
+def start() -> bool:
+    """Starts the background import unless it runs already (or is turned off); True when it is running or done."""
+    global _thread, imported_before_start
+    with _lock:
+        if imported_before_start is None:
+            imported_before_start = "tensorflow" in sys.modules
+        if _thread is not None or _done.is_set():
+            return True
+        if not enabled():
+            return False
+        _thread = threading.Thread(target=_load, name="cnn-lab-tf-import", daemon=True)
+        _thread.start()
+        return True
+
+
+def started() -> bool:
+    return _thread is not None
+
+
+def ready() -> bool:
+    """True once TensorFlow is imported (by this loader or by anything else)."""
+    if _done.is_set():
+        return _error is None
+    return "tensorflow" in sys.modules and _thread is None
+
+
+def seconds() -> float | None:
+    """How long the background import took, once it is done."""
+    return _seconds
+
+
+def wait(timeout: float | None = None):
+    """The tensorflow module, importing it now if the background import is off or not started."""
+    if _thread is None:
+        with _lock:
+            if _thread is None and not _done.is_set():
+                _load()
+    if not _done.wait(timeout):
+        raise TimeoutError(f"TensorFlow is still loading after {timeout:g} s.")
+    if _error is not None:
+        raise _error
+    return sys.modules["tensorflow"]

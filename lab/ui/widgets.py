@@ -1,0 +1,153 @@
+"""Drawing helpers the pages share: the shape table, shape text, progress callbacks."""
+
+from __future__ import annotations
+
+import html
+from typing import Callable
+
+import streamlit as st
+
+from lab import shapes
+from lab.spec import Report, check, ints, times
+
+ERROR_BG = "rgba(255, 43, 43, 0.16)"
+ERROR_FG = "rgb(220, 38, 38)"
+WARN_BG = "rgba(255, 189, 69, 0.20)"
+WARN_FG = "rgb(180, 110, 0)"
+
+
+def shape_text(shape) -> str:
+    """(28, 28, 32) -> '28 × 28 × 32'."""
+    if shape is None:
+        return "—"
+    return " × ".join(str(v) for v in shape)
+
+
+def layer_summary(layer: dict) -> str:
+    """The few settings that matter most, in words: '32 filters 3×3, same, relu'."""
+    kind = layer.get("type")
+    try:
+        if kind == "Conv2D":
+            parts = [f"{layer['filters']} filters {times(ints(layer['kernel_size']))}"]
+            if ints(layer.get("strides", 1)) != (1, 1):
+                parts.append(f"stride {times(ints(layer['strides']))}")
+            parts.append(layer.get("padding", "valid"))
+            if layer.get("activation"):
+                parts.append(layer["activation"])
+            return ", ".join(parts)
+        if kind in ("MaxPooling2D", "AveragePooling2D"):
+            parts = [times(ints(layer.get("pool_size", 2)))]
+            if layer.get("strides") is not None:
+                parts.append(f"stride {times(ints(layer['strides']))}")
+            parts.append(layer.get("padding", "valid"))
+            return ", ".join(parts)
+        if kind == "Dense":
+            return f"{layer['units']} units" + (f", {layer['activation']}" if layer.get("activation") else "")
+        if kind == "Dropout":
+            return f"rate {layer['rate']:g}"
+        if kind == "Rescaling":
+            scale = layer["scale"]
+            text = "1/255" if abs(scale - 1 / 255) < 1e-9 else f"{scale:g}"
+            return f"× {text}" + (f" + {layer['offset']:g}" if layer.get("offset") else "")
+        if kind == "Resizing":
+            return f"to {layer['height']}×{layer['width']}"
+        if kind == "RandomFlip":
+            return layer.get("mode", "horizontal_and_vertical").replace("_", " ")
+        if kind in ("RandomRotation",):
+            return f"factor {layer['factor']}"
+        if kind in ("RandomTranslation", "RandomZoom"):
+            return f"height {layer['height_factor']}, width {layer.get('width_factor', layer['height_factor'])}"
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return ""
+
+
+def _cell(text: str, style: str = "") -> str:
+    return f'<td style="padding:4px 8px;vertical-align:top;{style}">{text}</td>'
+
+
+def shape_table_html(spec: dict, report: Report | None = None) -> str:
+    """The shape table as an HTML <table>: Input row first, one row per layer, totals at the bottom.
+
+    A layer with an error gets a red row and its message; a layer with a warning a yellow note.
+    """
+    report = report if report is not None else check(spec)
+    try:
+        result = shapes.table(spec)
+    except Exception:  # noqa: BLE001 - malformed arguments: the report says which
+        result = None
+    errors: dict[int, list[str]] = {}
+    warnings: dict[int, list[str]] = {}
+    for problem in report.errors:
+        if problem.layer is not None:
+            errors.setdefault(problem.layer, []).append(problem.message)
+    for problem in report.warnings:
+        if problem.layer is not None:
+            warnings.setdefault(problem.layer, []).append(problem.message)
+
+    head = "".join(f'<th style="text-align:{align};padding:4px 8px">{name}</th>'
+                   for name, align in (("#", "right"), ("Layer", "left"), ("Output shape", "left"),
+                                       ("Parameters", "right"), ("How it is computed", "left")))
+    rows = [
+        "<tr>" + _cell("0", "text-align:right") + _cell("<b>Input</b>")
+        + _cell(f"<code>{shape_text(spec.get('input_shape'))}</code>")
+        + _cell("0", "text-align:right") + _cell("height × width × channels of each image") + "</tr>"
+    ]
+    layers = spec.get("layers") or []
+    for index, layer in enumerate(layers, start=1):
+        row = result.rows[index - 1] if result is not None and index - 1 < len(result.rows) else None
+        kind = html.escape(str(layer.get("type", "?")) if isinstance(layer, dict) else "?")
+        summary = html.escape(layer_summary(layer)) if isinstance(layer, dict) else ""
+        name = f"<b>{kind}</b>" + (f'<br><span style="opacity:0.7;font-size:0.85em">{summary}</span>'
+                                   if summary else "")
+        messages = errors.get(index, [])
+        if row is not None and row.error and row.error not in messages:
+            messages = [row.error, *messages]
+        style = f"background:{ERROR_BG};" if messages else ""
+        shape = f"<code>{shape_text(row.output_shape)}</code>" if row is not None and row.output_shape else "—"
+        params = f"{row.params:,}" if row is not None and row.output_shape else "—"
+        formula = html.escape(row.formula) if row is not None and row.output_shape else ""
+        notes = "".join(f'<div class="lab-error" style="color:{ERROR_FG};font-weight:600">⛔ {html.escape(m)}</div>'
+                        for m in messages)
+        notes += "".join(f'<div class="lab-warning" style="color:{WARN_FG};background:{WARN_BG};padding:2px 4px;'
+                         f'border-radius:4px;margin-top:2px">⚠️ {html.escape(m)}</div>'
+                         for m in warnings.get(index, []))
+        css_class = "lab-row-error" if messages else ("lab-row-warning" if index in warnings else "lab-row")
+        rows.append(f'<tr class="{css_class}" style="{style}">' + _cell(str(index), "text-align:right")
+                    + _cell(name) + _cell(shape) + _cell(params, "text-align:right")
+                    + _cell(formula + notes, "font-size:0.9em") + "</tr>")
+    if result is not None and result.ok:
+        totals = (f"<b>Total {result.total_params:,}</b> · trainable {result.trainable_params:,} · "
+                  f"non-trainable {result.non_trainable_params:,}")
+    else:
+        totals = "<b>Totals appear once every layer fits.</b>"
+    rows.append('<tr style="border-top:2px solid rgba(128,128,128,0.5)">' + _cell("") + _cell("")
+                + _cell(f"<code>{shape_text(result.output_shape) if result is not None and result.ok else '—'}"
+                        "</code>")
+                + _cell(f"{result.total_params:,}" if result is not None and result.ok else "—",
+                        "text-align:right;font-weight:600")
+                + _cell(totals) + "</tr>")
+    return ('<table class="lab-shape-table" style="width:100%;border-collapse:collapse;font-size:0.95em">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def shape_table(spec: dict, report: Report | None = None) -> None:
+    st.markdown(shape_table_html(spec, report), unsafe_allow_html=True)
+
+
+def progress_callback(bar) -> Callable:
+    """A ``progress(fraction, text)`` callback that drives an ``st.progress`` bar.
+
+    Also accepts ``progress(done, total)`` with whole numbers, and a bare fraction.
+    """
+    def update(*args) -> None:
+        text = None
+        if len(args) >= 2 and isinstance(args[1], str):
+            fraction, text = float(args[0]), args[1]
+        elif len(args) >= 2:
+            fraction = float(args[0]) / max(float(args[1]), 1.0)
+        else:
+            fraction = float(args[0]) if args else 0.0
+        bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+
+    return update

@@ -1,0 +1,17 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SIGN_MNIST = SHARED / "datasets" / "sign_language_mnist"
+
+
+@pytest.fixture(scope="session")
+def sign_mnist() -> Path:
+    if not (SIGN_MNIST / "Test").is_dir():
+        pytest.skip(f"the real Sign Language MNIST data is not at {SIGN_MNIST}")
+    return SIGN_MNIST

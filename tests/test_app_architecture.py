@@ -1,0 +1,267 @@
+"""The Architecture page in Streamlit's AppTest: editing layers updates the shape table at once."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from lab import presets, shapes  # noqa: E402
+
+
+def architecture_page():
+    from lab.ui import architecture
+
+    architecture.render()
+
+
+@pytest.fixture(autouse=True)
+def _environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_LAB_DATA", str(tmp_path / "Data"))
+    monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "0")
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_function(architecture_page, default_timeout=60)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def table_html(app) -> str:
+    return next(m.value for m in app.markdown if m.value.startswith('<table class="lab-shape-table"'))
+
+
+def _text(cell: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", cell)).split()
+
+
+def table_rows(app) -> list[dict]:
+    """The table's body rows as dicts: number, layer, shape, params, formula, css class."""
+    body = table_html(app).split("<tbody>", 1)[1]
+    rows = []
+    for row in re.findall(r"<tr([^>]*)>(.*?)</tr>", body, flags=re.S):
+        attributes, inner = row
+        cells = [" ".join(_text(cell)) for cell in re.findall(r"<td[^>]*>(.*?)</td>", inner, flags=re.S)]
+        css = re.search(r'class="([^"]*)"', attributes)
+        rows.append({"number": cells[0], "layer": cells[1], "shape": cells[2], "params": cells[3],
+                     "formula": cells[4], "class": css.group(1) if css else ""})
+    return rows
+
+
+def layer_titles(app) -> list[str]:
+    return [m.value.split("**")[1] for m in app.markdown if re.match(r"\*\*\d+\. ", m.value)]
+
+
+def uids(app) -> list[str]:
+    return list(app.session_state["_arch_uids"])
+
+
+def spec(app) -> dict:
+    return app.session_state["spec"]
+
+
+def first_conv(app) -> tuple[int, str]:
+    index = next(i for i, layer in enumerate(spec(app)["layers"]) if layer["type"] == "Conv2D")
+    return index, uids(app)[index]
+
+
+def test_starts_from_the_recommended_preset_with_input_row_first(at):
+    rows = table_rows(at)
+    expected = shapes.table(presets.load("recommended"))
+    assert rows[0]["layer"] == "Input" and rows[0]["shape"] == "28 × 28 × 1"
+    assert len(rows) == len(expected.rows) + 2  # input, layers, totals
+    assert rows[-1]["params"] == f"{expected.total_params:,}"
+    assert f"trainable {expected.trainable_params:,}" in rows[-1]["formula"]
+    assert at.session_state["spec_ok"] is True
+    assert layer_titles(at)[0] == "1. Rescaling"
+
+
+def test_padding_same_to_valid_shrinks_28_to_26(at):
+    index, uid = first_conv(at)
+    assert table_rows(at)[index + 1]["shape"] == "28 × 28 × 32"
+    at.radio(key=f"arch_{uid}_padding").set_value("valid").run()
+    row = table_rows(at)[index + 1]
+    assert row["shape"] == "26 × 26 × 32"
+    assert "⌊(28 − 3) / 1⌋ + 1 = 26" in row["formula"]
+    assert spec(at)["layers"][index]["padding"] == "valid"
+
+
+def test_filters_change_the_parameter_count(at):
+    index, uid = first_conv(at)
+    assert table_rows(at)[index + 1]["params"] == "320"
+    at.number_input(key=f"arch_{uid}_filters").set_value(16).run()
+    rows = table_rows(at)
+    assert rows[index + 1]["params"] == "160"
+    assert rows[index + 1]["shape"] == "28 × 28 × 16"
+    assert rows[-1]["params"] == f"{shapes.table(spec(at)).total_params:,}"
+
+
+def test_kernel_size_and_strides_have_height_and_width(at):
+    index, uid = first_conv(at)
+    at.number_input(key=f"arch_{uid}_kernel_size_h").set_value(5).run()
+    at.number_input(key=f"arch_{uid}_strides_w").set_value(2).run()
+    layer = spec(at)["layers"][index]
+    assert layer["kernel_size"] == [5, 3] and layer["strides"] == [1, 2]
+    assert table_rows(at)[index + 1]["shape"] == "28 × 14 × 32"
+
+
+def test_a_pool_that_does_not_fit_is_red_and_blocks_training(at):
+    pool = next(i for i, layer in enumerate(spec(at)["layers"]) if layer["type"] == "MaxPooling2D")
+    uid = uids(at)[pool]
+    at.number_input(key=f"arch_{uid}_pool_size_h").set_value(30).run()
+    at.number_input(key=f"arch_{uid}_pool_size_w").set_value(30).run()
+    row = table_rows(at)[pool + 1]
+    assert row["class"] == "lab-row-error"
+    assert "does not fit a 28×28 input" in row["formula"]
+    assert at.session_state["spec_ok"] is False
+    assert any("does not fit" in e.value for e in at.error)
+    assert any("Training is off" in e.value for e in at.error)
+    at.number_input(key=f"arch_{uid}_pool_size_h").set_value(2).run()
+    at.number_input(key=f"arch_{uid}_pool_size_w").set_value(2).run()
+    assert at.session_state["spec_ok"] is True
+    assert not any("does not fit" in e.value for e in at.error)
+
+
+def test_warnings_are_yellow(at):
+    at.button(key=f"arch_rm_{uids(at)[0]}").click().run()  # remove Rescaling: raw pixels warning
+    assert any(r["class"] == "lab-row-warning" and "raw pixels" in r["formula"] for r in table_rows(at))
+    assert at.session_state["spec_ok"] is True
+
+
+def test_add_remove_move_and_duplicate_layers(at):
+    count = len(spec(at)["layers"])
+    at.selectbox(key="arch_add_type").set_value("BatchNormalization")
+    at.selectbox(key="arch_add_pos").set_value(1)
+    at.button(key="arch_add").click().run()
+    assert [layer["type"] for layer in spec(at)["layers"][:3]] == ["Rescaling", "BatchNormalization",
+                                                                    "RandomTranslation"]
+    assert len(table_rows(at)) == count + 3
+    assert "params: 4·1" in table_rows(at)[2]["formula"]
+
+    at.button(key=f"arch_rm_{uids(at)[1]}").click().run()
+    assert len(spec(at)["layers"]) == count
+
+    index, uid = first_conv(at)
+    at.number_input(key=f"arch_{uid}_filters").set_value(8).run()
+    at.button(key=f"arch_up_{uid}").click().run()
+    assert spec(at)["layers"][index - 1]["type"] == "Conv2D"
+    assert uids(at)[index - 1] == uid
+    assert at.number_input(key=f"arch_{uid}_filters").value == 8  # the value moved with its layer
+    assert spec(at)["layers"][index - 1]["filters"] == 8
+    at.button(key=f"arch_down_{uid}").click().run()
+    assert uids(at)[index] == uid
+
+    at.number_input(key=f"arch_{uid}_filters").set_value(12).run()
+    at.button(key=f"arch_dup_{uid}").click().run()
+    layers = spec(at)["layers"]
+    assert layers[index]["type"] == layers[index + 1]["type"] == "Conv2D"
+    assert layers[index]["filters"] == layers[index + 1]["filters"] == 12
+    copy_uid = uids(at)[index + 1]
+    assert copy_uid != uid
+    at.number_input(key=f"arch_{copy_uid}_filters").set_value(20).run()
+    assert spec(at)["layers"][index]["filters"] == 12 and spec(at)["layers"][index + 1]["filters"] == 20
+    assert table_rows(at)[index + 2]["params"] == f"{3 * 3 * 12 * 20 + 20:,}"
+
+
+def test_first_and_last_layers_cannot_move_out(at):
+    assert at.button(key=f"arch_up_{uids(at)[0]}").disabled
+    assert at.button(key=f"arch_down_{uids(at)[-1]}").disabled
+
+
+def test_advanced_arguments_are_written_only_when_changed(at):
+    index, uid = first_conv(at)
+    assert "use_bias" not in spec(at)["layers"][index]
+    at.checkbox(key=f"arch_{uid}_use_bias").uncheck().run()
+    assert spec(at)["layers"][index]["use_bias"] is False
+    assert table_rows(at)[index + 1]["params"] == "288"
+
+
+def test_loading_a_preset_replaces_the_layers(at):
+    at.selectbox(key="arch_preset").set_value("seed-first")
+    at.button(key="arch_load_preset").click().run()
+    assert [layer["type"] for layer in spec(at)["layers"]] == ["Conv2D", "Flatten", "Dense", "Dense"]
+    assert any("seed-first" in i.value for i in at.info)
+    assert any(r["class"] == "lab-row-warning" for r in table_rows(at))  # raw pixels
+    uid = uids(at)[0]
+    assert at.radio(key=f"arch_{uid}_padding").value == "same"
+
+
+def test_optimizer_settings(at):
+    gen = at.session_state["_arch_gen"]
+    at.selectbox(key=f"arch_g{gen}_opt").set_value("sgd").run()
+    at.slider(key=f"arch_g{gen}_sgd_momentum").set_value(0.5).run()
+    at.checkbox(key=f"arch_g{gen}_nesterov").check().run()
+    at.number_input(key=f"arch_g{gen}_lr").set_value(0.05).run()
+    optimizer = spec(at)["compile"]["optimizer"]
+    assert optimizer == {"name": "sgd", "learning_rate": 0.05, "momentum": 0.5, "nesterov": True}
+    at.selectbox(key=f"arch_g{gen}_opt").set_value("rmsprop").run()
+    optimizer = spec(at)["compile"]["optimizer"]
+    assert optimizer["name"] == "rmsprop" and "nesterov" not in optimizer and "momentum" in optimizer
+    at.multiselect(key=f"arch_g{gen}_metrics").set_value(["accuracy", "top_3_accuracy"]).run()
+    assert spec(at)["compile"]["metrics"] == ["accuracy", "top_3_accuracy"]
+
+
+def test_uploading_a_good_spec_replaces_the_network(at):
+    good = presets.load("seed-improved")
+    at.file_uploader(key="arch_upload").set_value(("mine.json", json.dumps(good).encode(), "application/json"))
+    at.run()
+    assert [layer["type"] for layer in spec(at)["layers"]] == [layer["type"] for layer in good["layers"]]
+    assert any("mine.json" in i.value for i in at.info)
+    assert not at.error
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"{not json", "not valid JSON"),
+    (b"[1, 2, 3]", "not a spec"),
+    (json.dumps({"input_shape": [28, 28, 1], "layers": [{"type": "MaxPooling2D", "pool_size": [30, 30]},
+                                                        {"type": "Flatten"}, {"type": "Dense", "units": 24}]}
+                ).encode(), "does not fit"),
+    (b"\xff\xfe\x00", "not a text file"),
+])
+def test_a_bad_spec_upload_keeps_the_current_network(at, content, message):
+    before = json.dumps(spec(at), sort_keys=True)
+    at.file_uploader(key="arch_upload").set_value(("bad.json", content, "application/json"))
+    at.run()
+    assert not at.exception
+    assert any(message in e.value and "unchanged" in e.value for e in at.error), [e.value for e in at.error]
+    assert json.dumps(spec(at), sort_keys=True) == before
+    index, uid = first_conv(at)
+    at.number_input(key=f"arch_{uid}_filters").set_value(7).run()  # the editor still works
+    assert spec(at)["layers"][index]["filters"] == 7
+
+
+def two_pages():
+    import streamlit as st
+
+    from lab.ui import architecture
+
+    if st.session_state.get("page") == "other":
+        st.write("another page")
+    else:
+        architecture.render()
+
+
+def test_spec_survives_leaving_the_page():
+    app = AppTest.from_function(two_pages, default_timeout=60).run()
+    index, uid = first_conv(app)
+    app.radio(key=f"arch_{uid}_padding").set_value("valid").run()
+    app.number_input(key=f"arch_{uid}_filters").set_value(9).run()
+    app.session_state["page"] = "other"
+    app.run()  # the editor's widgets are not drawn: Streamlit forgets their values
+    app.session_state["page"] = "architecture"
+    app.run()
+    assert table_rows(app)[index + 1]["shape"] == "26 × 26 × 9"
+    assert app.radio(key=f"arch_{uids(app)[index]}_padding").value == "valid"

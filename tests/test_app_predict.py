@@ -1,0 +1,130 @@
+"""The Predict page in AppTest: upload, webcam and canvas inputs reach the model; bad inputs get a clear message."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lab.ui import state
+from ui_support import APP, big_square, jpeg_bytes, make_dataset, open_page, png_bytes, square_image, train_run
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("predict-page")
+    data = make_dataset(root / "data", train=40)
+    run = train_run(data, root / "runs", epochs=3, name="squares")
+    return root, run
+
+
+@pytest.fixture
+def env(trained, monkeypatch):
+    root, run = trained
+    monkeypatch.setenv("CNN_LAB_RUNS", str(root / "runs"))
+    monkeypatch.setenv("CNN_LAB_DATA", str(root / "data"))
+    return run
+
+
+def predict_page():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    open_page(at, "predict")
+    assert not at.exception, at.exception
+    return at
+
+
+def guesses(at) -> list[str]:
+    """The "### class · 97%" headlines of the shown predictions."""
+    return [m.value for m in at.markdown if m.value.startswith("### ")]
+
+
+def test_no_run_yet_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path / "none"))
+    at = predict_page()
+    assert any("no trained model yet" in i.value for i in at.info)
+
+
+def test_latest_finished_run_is_chosen(env):
+    at = predict_page()
+    assert at.selectbox(key="predict_run").value == str(env)
+    assert at.session_state[state.RUN] == str(env)
+
+
+def test_upload_png_gives_a_prediction(env):
+    at = predict_page()
+    at.radio(key="predict_source").set_value("Upload").run()
+    upload = at.file_uploader(key="predict_upload")
+    rng = np.random.default_rng(5)
+    upload.set_value([("square.png", png_bytes(square_image(rng)), "image/png"),
+                      ("big-square.png", png_bytes(big_square(300)), "image/png")])
+    at.run()
+    assert not at.exception
+    shown = guesses(at)
+    assert len(shown) == 2 and all(text.startswith("### square") for text in shown), shown
+    assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) >= 2
+
+
+def test_non_image_upload_gets_a_clear_message(env):
+    at = predict_page()
+    at.radio(key="predict_source").set_value("Upload").run()
+    at.file_uploader(key="predict_upload").set_value(("notes.png", b"this is not a picture", "image/png"))
+    at.run()
+    assert not at.exception
+    assert any("not an image" in e.value for e in at.error)
+    assert guesses(at) == []
+
+
+def test_huge_image_gets_a_clear_message(env):
+    from PIL import Image
+    import io
+
+    buf = io.BytesIO()
+    Image.new("L", (8000, 8000)).save(buf, "PNG")
+    at = predict_page()
+    at.radio(key="predict_source").set_value("Upload").run()
+    at.file_uploader(key="predict_upload").set_value(("huge.png", buf.getvalue(), "image/png"))
+    at.run()
+    assert not at.exception
+    assert any("8000×8000" in e.value for e in at.error)
+
+
+def test_webcam_photo_gives_a_prediction(env):
+    at = predict_page()
+    at.radio(key="predict_source").set_value("Webcam").run()
+    at.camera_input(key="predict_camera").set_value(("shot.jpg", jpeg_bytes(big_square(240)), "image/jpeg"))
+    at.run()
+    assert not at.exception
+    shown = guesses(at)
+    assert len(shown) == 1 and shown[0].startswith("### square"), shown
+
+
+def canvas_value(arr: np.ndarray) -> dict:
+    url = "data:image/png;base64," + base64.b64encode(png_bytes(arr)).decode("ascii")
+    return {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}
+
+
+def test_canvas_drawing_gives_a_prediction(env):
+    from lab.ui.predict import canvas_key
+
+    at = predict_page()
+    assert any("Draw something" in i.value for i in at.info)  # empty canvas: a hint, no guess
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[70:210, 70:210] = 255  # a white filled square, opaque on a transparent canvas
+    with_key = "predict_canvas_0"
+    at.session_state[with_key] = canvas_value(rgba)
+    at.run()
+    assert not at.exception
+    shown = guesses(at)
+    assert len(shown) == 1 and shown[0].startswith("### square"), shown
+    assert canvas_key.__name__ == "canvas_key"
+
+
+def test_blank_canvas_gets_a_clear_message(env):
+    at = predict_page()
+    at.session_state["predict_canvas_0"] = canvas_value(np.zeros((280, 280, 4), np.uint8))
+    at.run()
+    assert not at.exception
+    assert guesses(at) == []
+    assert at.info, "an empty drawing must say so"
