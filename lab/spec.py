@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from numbers import Real
-from typing import Any, Callable
+from typing import Any
 
 from lab.errors import LabError
 
@@ -187,10 +188,12 @@ LAYER_TYPES: dict[str, LayerType] = {
     layer.name: layer
     for layer in [
         LayerType("Conv2D", {
-            "filters": Arg(positive_int, REQUIRED, True, start=32, help= "number of filters (feature maps) the layer learns"),
-            "kernel_size": Arg(positive_pair, REQUIRED, True, start=[3, 3], help= "size of each filter (height, width)"),
+            "filters": Arg(positive_int, REQUIRED, True, start=32,
+                    help="number of filters (feature maps) the layer learns"),
+            "kernel_size": Arg(positive_pair, REQUIRED, True, start=[3, 3], help="size of each filter (height, width)"),
             "strides": Arg(positive_pair, [1, 1], True, help="step of the filter across the image"),
-            "padding": Arg(one_of(PADDINGS), "valid", True, start="same", help="'same' keeps the size (zero border), 'valid' shrinks"),
+            "padding": Arg(one_of(PADDINGS), "valid", True, start="same",
+                    help="'same' keeps the size (zero border), 'valid' shrinks"),
             "activation": Arg(optional_one_of(ACTIVATIONS), None, True, start="relu", help="applied to each output"),
             "dilation_rate": Arg(positive_pair, [1, 1], help="gaps between filter taps"),
             "use_bias": Arg(boolean, True, help="add one learned bias per filter"),
@@ -203,14 +206,14 @@ LAYER_TYPES: dict[str, LayerType] = {
                   "Averages each feature map to one number.", "Pooling"),
         LayerType("Flatten", {}, "Unrolls the feature maps into one long vector.", "Core"),
         LayerType("Dense", {
-            "units": Arg(positive_int, REQUIRED, True, start=64, help= "number of neurons"),
+            "units": Arg(positive_int, REQUIRED, True, start=64, help="number of neurons"),
             "activation": Arg(optional_one_of(ACTIVATIONS), None, True, start="relu", help="applied to each output"),
             "use_bias": Arg(boolean, True, help="add one learned bias per neuron"),
             "kernel_initializer": _init,
             "bias_initializer": _bias_init,
         }, "Fully connected layer: every input feeds every neuron.", "Core"),
         LayerType("Dropout", {
-            "rate": Arg(rate, REQUIRED, True, start=0.2, help= "fraction of inputs set to 0 while training"),
+            "rate": Arg(rate, REQUIRED, True, start=0.2, help="fraction of inputs set to 0 while training"),
             "seed": Arg(optional_int, None),
         }, "Switches off a random fraction of inputs while training, against overfitting.", "Regularisation"),
         LayerType("BatchNormalization", {
@@ -220,17 +223,19 @@ LAYER_TYPES: dict[str, LayerType] = {
             "scale": Arg(boolean, True, help="learn a scale γ"),
         }, "Normalises each channel over the batch, then scales and shifts it.", "Regularisation"),
         LayerType("Resizing", {
-            "height": Arg(positive_int, REQUIRED, True, start=28, help= "output height in pixels"),
-            "width": Arg(positive_int, REQUIRED, True, start=28, help= "output width in pixels"),
+            "height": Arg(positive_int, REQUIRED, True, start=28, help="output height in pixels"),
+            "width": Arg(positive_int, REQUIRED, True, start=28, help="output width in pixels"),
             "interpolation": Arg(one_of(RESIZE_INTERPOLATIONS), "bilinear"),
             "crop_to_aspect_ratio": Arg(boolean, False),
         }, "Resizes every image to a fixed size.", "Preprocessing"),
         LayerType("Rescaling", {
-            "scale": Arg(number, REQUIRED, True, start=1 / 255, help= "multiplies every pixel (1/255 maps 0–255 to 0–1)"),
+            "scale": Arg(number, REQUIRED, True, start=1 / 255,
+                    help="multiplies every pixel (1/255 maps 0–255 to 0–1)"),
             "offset": Arg(number, 0.0, help="added after scaling"),
         }, "Multiplies (and shifts) the pixel values, e.g. 0–255 to 0–1.", "Preprocessing"),
         LayerType("RandomRotation", {
-            "factor": Arg(factor, REQUIRED, True, start=[-0.1, 0.1], help= "rotation range as a fraction of a full turn"),
+            "factor": Arg(factor, REQUIRED, True, start=[-0.1, 0.1],
+                    help="rotation range as a fraction of a full turn"),
             **_augment_args(),
         }, "Rotates each training image by a random angle (off at prediction).", "Augmentation"),
         LayerType("RandomFlip", {
@@ -238,12 +243,15 @@ LAYER_TYPES: dict[str, LayerType] = {
             "seed": Arg(optional_int, None),
         }, "Flips training images at random (off at prediction).", "Augmentation"),
         LayerType("RandomTranslation", {
-            "height_factor": Arg(factor, REQUIRED, True, start=0.1, help="vertical shift range, fraction of the height"),
-            "width_factor": Arg(factor, REQUIRED, True, start=0.1, help= "horizontal shift range, fraction of the width"),
+            "height_factor": Arg(factor, REQUIRED, True, start=0.1,
+                    help="vertical shift range, fraction of the height"),
+            "width_factor": Arg(factor, REQUIRED, True, start=0.1,
+                    help="horizontal shift range, fraction of the width"),
             **_augment_args(),
         }, "Shifts training images at random (off at prediction).", "Augmentation"),
         LayerType("RandomZoom", {
-            "height_factor": Arg(factor, REQUIRED, True, start=0.1, help="zoom range; negative zooms in, positive zooms out"),
+            "height_factor": Arg(factor, REQUIRED, True, start=0.1,
+                    help="zoom range; negative zooms in, positive zooms out"),
             "width_factor": Arg(optional_factor, None, help="empty keeps the aspect ratio"),
             **_augment_args(),
         }, "Zooms training images in or out at random (off at prediction).", "Augmentation"),
@@ -328,7 +336,8 @@ def _check_compile(spec: dict, report: Report) -> None:
                                            f"not {learning_rate!r}."))
     for key in ("momentum", "rho", "beta_1", "beta_2"):
         if key in optimizer and rate(optimizer[key]):
-            report.errors.append(Problem(None, f"The optimizer's {key} must be from 0 up to 1, not {optimizer[key]!r}."))
+            report.errors.append(Problem(None, f"The optimizer's {key} must be from 0 up to 1, "
+                                               f"not {optimizer[key]!r}."))
     loss = settings.get("loss", "sparse_categorical_crossentropy")
     if loss not in LOSSES:
         report.errors.append(Problem(None, f"Loss {loss!r} is not supported; use one of {', '.join(LOSSES)}."))

@@ -1,0 +1,61 @@
+"""Train page in Chromium: choose a tiny dataset, train, and watch the live chart grow while other widgets work."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _harness import ARTIFACTS, CHROMIUM, chromium, open_page, streamlit_server, wait_for_pictures  # noqa: E402
+from ui_support import make_dataset  # noqa: E402
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")]
+
+
+def test_train_shows_a_growing_live_chart(tmp_path):
+    data = tmp_path / "data"
+    make_dataset(data, train=160, test=10)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    with streamlit_server(data, runs, ARTIFACTS / "train-browser-server.log") as url, \
+            chromium(tmp_path / "profile") as context:
+        page = context.new_page()
+        open_page(page, url, "dataset")  # the Dataset page picks the only dataset and a starting network
+        page.get_by_text("tiny", exact=False).first.wait_for(timeout=60_000)
+        page.locator("[data-testid=stSidebarNav] a", has_text="Train").click()
+        page.get_by_role("heading", name="Train").wait_for(timeout=30_000)
+        epochs = page.get_by_label("Epochs")
+        epochs.fill("3")
+        epochs.press("Enter")
+        batch = page.get_by_label("Batch size")
+        batch.fill("8")
+        batch.press("Enter")
+        start = page.get_by_role("button", name="Start training")
+        page.wait_for_function("() => !Array.from(document.querySelectorAll('button'))"
+                               ".find(b => b.innerText.includes('Start training')).disabled", timeout=30_000)
+        start.click()
+        page.get_by_text("in the background", exact=False).wait_for(timeout=60_000)
+        chart = page.locator("[data-testid=stVegaLiteChart]").first
+        chart.wait_for(timeout=60_000)
+        progress = page.locator("[data-testid=stProgress]").first
+        first_text = progress.inner_text(timeout=30_000)
+        # other widgets keep working while it trains
+        page.get_by_label("Run name (optional)").fill("renamed while training")
+        page.wait_for_timeout(2500)
+        second_text = progress.inner_text(timeout=30_000) if progress.count() else "done"
+        page.screenshot(path=str(ARTIFACTS / "train-mid.png"), full_page=True)
+        assert first_text != second_text, "the progress did not move within 2.5 s"
+        page.get_by_text("Finished", exact=False).first.wait_for(timeout=180_000)
+        wait_for_pictures(page)
+        page.screenshot(path=str(ARTIFACTS / "train-finished.png"), full_page=True)
+        assert page.get_by_text("Best validation accuracy").count() == 1
+        assert page.get_by_role("button", name="Predict with this model →").count() == 1
+        # a second tab (a new session) shows the finished job of the process too
+        other = context.new_page()
+        open_page(other, url, "train")
+        other.get_by_text("Finished", exact=False).first.wait_for(timeout=30_000)
+        other.locator("[data-testid=stVegaLiteChart]").first.wait_for(timeout=30_000)
