@@ -9,6 +9,8 @@ Larger datasets stream from disk. Nothing under the dataset folder is modified.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,8 +210,19 @@ def _load_keras(info, train_split, cache, resized, *, image_size, color_mode, ba
         labels="inferred", class_names=list(info.classes), color_mode=color_mode, image_size=tuple(image_size),
         interpolation=interpolation, verbose=False,
     )
+    quiet = contextlib.redirect_stdout(io.StringIO())  # it prints "Found N files ..." lines
     read_batch = 256 if cache else batch_size
     read_mode = "int" if cache else label_mode
+    with quiet:
+        return _read_keras(info, train_split, cache, resized, root, common, read_batch, read_mode, image_size,
+                           batch_size, validation_split, seed, shuffle, label_mode)
+
+
+def _read_keras(info, train_split, cache, resized, root, common, read_batch, read_mode, image_size, batch_size,
+                validation_split, seed, shuffle, label_mode):
+    import keras
+    import tensorflow as tf
+
     if validation_split:
         train, val = keras.utils.image_dataset_from_directory(
             str(root), label_mode=read_mode, batch_size=read_batch, shuffle=True, seed=seed,

@@ -70,12 +70,12 @@ def decode_data_url(url: str) -> bytes:
     return base64.b64decode(url.split(";base64,", 1)[1])
 
 
-def centre_square(image, fraction: float):
-    """The centred square whose side is ``fraction`` of the image's shorter side."""
-    width, height = image.size
-    side = max(1, int(round(min(width, height) * fraction)))
+def centre_square(size: tuple[int, int], fraction: float) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the centred square whose side is ``fraction`` of the shorter side."""
+    width, height = size
+    side = max(2, int(round(min(width, height) * fraction)))
     left, top = (width - side) // 2, (height - side) // 2
-    return image.crop((left, top, left + side, top + side))
+    return left, top, left + side, top + side
 
 
 def enlarged(image, target: int = SHOWN):
@@ -160,7 +160,7 @@ def _choose_run():
 # --- inputs --------------------------------------------------------------------------------------------------------
 
 
-def _draw_input(preprocessing: dict) -> list[tuple[str, object]]:
+def _draw_input(preprocessing: dict) -> list[tuple[str, object, None]]:
     from streamlit_drawable_canvas import st_canvas
 
     light = preprocessing.get("polarity", "light_on_dark") != "dark_on_light"
@@ -188,10 +188,10 @@ def _draw_input(preprocessing: dict) -> list[tuple[str, object]]:
     if not data:
         st.info("Draw something on the canvas; the guesses appear when you lift the mouse.")
         return []
-    return [("your drawing", open_image(data, "The drawing"))]
+    return [("your drawing", open_image(data, "The drawing"), None)]
 
 
-def _upload_input() -> list[tuple[str, object]]:
+def _upload_input() -> list[tuple[str, object, None]]:
     files = st.file_uploader("Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="predict_upload",
                              help="PNG, JPEG, BMP, WebP or GIF (the first frame); several at once.")
     if not files:
@@ -200,13 +200,13 @@ def _upload_input() -> list[tuple[str, object]]:
     images = []
     for file in files:
         try:
-            images.append((file.name, open_image(file.getvalue(), file.name)))
+            images.append((file.name, open_image(file.getvalue(), file.name), None))
         except LabError as error:
             st.error(str(error))
     return images
 
 
-def _webcam_input() -> list[tuple[str, object]]:
+def _webcam_input() -> list[tuple[str, object, tuple | None]]:
     left, right = st.columns([3, 2])
     with right:
         crop_on = st.checkbox("Crop to the centre square", True, key="predict_crop_on")
@@ -223,9 +223,8 @@ def _webcam_input() -> list[tuple[str, object]]:
     except LabError as error:
         st.error(str(error))
         return []
-    if crop_on:
-        image = centre_square(image, size / 100)
-    return [("webcam photo" + (f", centre {size}%" if crop_on else ""), image)]
+    crop = centre_square(image.size, size / 100) if crop_on else None
+    return [("webcam photo", image, crop)]
 
 
 # --- results -------------------------------------------------------------------------------------------------------
@@ -239,12 +238,12 @@ def _invert_setting():
     return {"auto": "auto", "invert": True, "keep": False}[choice]
 
 
-def _show(name: str, image, run, model, invert) -> None:
+def _show(name: str, image, crop, run, model, invert) -> None:
     from lab.predict import prepare, top_k
 
     with st.container(border=True):
         try:
-            prepared = prepare(image, run.preprocessing, invert=invert)
+            prepared = prepare(image, run.preprocessing, invert=invert, crop=crop)
         except LabError as error:
             st.info(f"{name}: {error}")
             return
@@ -252,7 +251,8 @@ def _show(name: str, image, run, model, invert) -> None:
         with photo:
             st.image(image, caption=f"{name} ({image.size[0]}×{image.size[1]})", width=160)
         with steps:
-            shown = list(getattr(prepared, "steps", []) or [])
+            shown = [(title, picture) for title, picture in getattr(prepared, "steps", []) or []
+                     if str(title).lower() != "original"]  # the original is on the left already
             final = array_image(prepared.array)
             if shown and _same_picture(shown[-1][1], final):
                 shown = shown[:-1]
@@ -260,10 +260,13 @@ def _show(name: str, image, run, model, invert) -> None:
             captions = [str(title) for title, _ in shown] + [
                 f"what the model sees ({'×'.join(str(v) for v in prepared.array.shape)})"]
             st.image(pictures, caption=captions, width=SHOWN)
-            decided = "inverted" if prepared.inverted else "not inverted"
-            how = "auto decided: " if invert == "auto" else ""
-            st.caption(f"Colours {how}{decided}." + (f" {prepared.message}" if getattr(prepared, "message", "")
-                                                       else ""))
+            if invert == "auto":
+                decided = ("Auto decided: **inverted**, to match the training images." if prepared.inverted
+                           else "Auto decided: **not inverted**; it already matches the training images.")
+            else:
+                decided = "Inverted, as you chose." if prepared.inverted else "Not inverted, as you chose."
+            extra = getattr(prepared, "message", "") or ""
+            st.caption(decided + ("" if not extra or extra.lower().startswith("inverted") else f" {extra}"))
         with guesses:
             try:
                 top = top_k(model, prepared.array, run.class_names, k=5)
@@ -305,7 +308,7 @@ def render() -> None:
         st.error(str(error) if isinstance(error, LabError) else f"The model could not be read ({error}); "
                  "pick another run.")
         return
-    for name, image in images:
-        _show(name, image, run, model, invert)
+    for name, image, crop in images:
+        _show(name, image, crop, run, model, invert)
     if run.path and not Path(run.path, "metrics.json").is_file():
         st.caption("This run has no test evaluation; its guesses may be less reliable.")

@@ -1,0 +1,75 @@
+"""What the live-metrics callback costs: the same fit with and without it, as a ratio (target <= 1.03).
+
+Both runs use the same in-memory data, model and seed, verbose=0; the timed part is ``model.fit`` only, over
+several repeats, alternating the order, and the median is compared:
+
+    python bench/train_callback_overhead.py [--repeats 5] [--epochs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--images", type=int, default=4096)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args(argv)
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from lab.build import build_model
+    from lab.presets import load
+    from lab.train.callbacks import LiveMetrics
+    from lab.train.job import Job, TrainConfig
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (args.images, 28, 28, 1)).astype("float32")
+    y = rng.integers(0, 24, args.images).astype("int64")
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(args.batch_size).cache().prefetch(2)
+    spec = load("recommended")
+
+    def fit(with_callback: bool) -> float:
+        model = build_model(spec, seed=1)
+        model.fit(data.take(2), epochs=1, verbose=0)  # trace and warm up outside the timing
+        job = Job(TrainConfig(".", {}, epochs=args.epochs)) if with_callback else None
+        callbacks = [LiveMetrics(job)] if job else []
+        start = time.perf_counter()
+        model.fit(data, epochs=args.epochs, verbose=0, callbacks=callbacks, shuffle=False)
+        seconds = time.perf_counter() - start
+        if job is not None:
+            assert len(job.snapshot()["batch_log"]) == args.epochs * len(data)
+        keras.backend.clear_session()
+        return seconds
+
+    plain, live = [], []
+    for i in range(args.repeats):
+        order = (False, True) if i % 2 == 0 else (True, False)
+        for flag in order:
+            (live if flag else plain).append(fit(flag))
+    ratio = statistics.median(live) / statistics.median(plain)
+    batches = args.epochs * -(-args.images // args.batch_size)
+    print(f"plain model.fit: median {statistics.median(plain):.3f}s  {plain}")
+    print(f"with LiveMetrics: median {statistics.median(live):.3f}s  {live}")
+    print(f"ratio {ratio:.4f} over {batches} batches (target <= 1.03)")
+    print(json.dumps({"plain_s": statistics.median(plain), "live_s": statistics.median(live), "ratio": ratio,
+                      "batches": batches, "repeats": args.repeats}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

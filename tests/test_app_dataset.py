@@ -1,0 +1,271 @@
+"""The Dataset page in Streamlit's AppTest: discovery, loading parameters, imports, the built-in digits."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest
+
+from lab.data import zip_import
+from lab.errors import LabError
+
+
+def dataset_page():
+    from lab.ui import dataset
+
+    dataset.render()
+
+
+def make_dataset(folder: Path, classes=("cat", "dog", "owl"), train=4, test=2, size=(16, 16), mode="RGB"):
+    rng = np.random.default_rng(0)
+    for split, count in (("Train", train), ("Test", test)):
+        if not count:
+            continue
+        for cls in classes:
+            (folder / split / cls).mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                shape = (size[0], size[1], 3) if mode == "RGB" else size
+                Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8), mode).save(
+                    folder / split / cls / f"{i}.png")
+    return folder
+
+
+def png_bytes(size=(8, 8)) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full(size, 200, dtype=np.uint8), "L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def csv_bytes(labels=(0, 1, 2, 1)) -> bytes:
+    header = "label," + ",".join(f"pixel{i}" for i in range(1, 785))
+    rows = [f"{label}," + ",".join(str((label * 40 + i) % 256) for i in range(784)) for label in labels]
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "Data"
+    root.mkdir()
+    monkeypatch.setenv("CNN_LAB_DATA", str(root))
+    monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "0")
+    return root
+
+
+def run_page() -> AppTest:
+    app = AppTest.from_function(dataset_page, default_timeout=60)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def test_discovers_datasets_and_adapts_the_network(data_root):
+    make_dataset(data_root / "animals")
+    make_dataset(data_root / "letters", classes=tuple("ABCDE"), size=(28, 28), mode="L", test=0)
+    app = run_page()
+    assert app.selectbox(key="ds_pick").options == [str(data_root / "animals") + "  ·  3 classes",
+                                                    str(data_root / "letters") + "  ·  5 classes"] or \
+        len(app.selectbox(key="ds_pick").options) == 2
+    assert app.session_state["dataset"] == str(data_root / "animals")
+    spec = app.session_state["spec"]
+    assert spec["input_shape"] == [16, 16, 3] and spec["layers"][-1]["units"] == 3
+    assert app.session_state["load_params"] == {"image_size": [16, 16], "color_mode": "rgb", "batch_size": 32,
+                                                "validation_split": 0.2, "seed": 1337, "shuffle": True}
+    assert any(m.label == "Classes" and m.value == "3" for m in app.metric)
+    assert app.get("arrow_vega_lite_chart"), "the per-class bar chart"
+    assert len(app.get("imgs")) >= 1
+
+    app.selectbox(key="ds_pick").set_value(str(data_root / "letters")).run()
+    assert app.session_state["dataset"] == str(data_root / "letters")
+    spec = app.session_state["spec"]
+    assert spec["input_shape"] == [28, 28, 1] and spec["layers"][-1]["units"] == 5
+    assert any("5 units" in text for text in texts(app.info))
+
+
+def test_loading_parameters_change_the_input_shape(data_root):
+    make_dataset(data_root / "animals")
+    app = run_page()
+    app.checkbox(key="ds_native").uncheck().run()
+    app.number_input(key="ds_h").set_value(32).run()
+    app.number_input(key="ds_w").set_value(24).run()
+    app.radio(key="ds_color").set_value("grayscale").run()
+    app.select_slider(key="ds_batch").set_value(64).run()
+    app.slider(key="ds_val").set_value(0.3).run()
+    params = app.session_state["load_params"]
+    assert params["image_size"] == [32, 24] and params["color_mode"] == "grayscale"
+    assert params["batch_size"] == 64 and params["validation_split"] == pytest.approx(0.3)
+    assert app.session_state["spec"]["input_shape"] == [32, 24, 1]
+    assert any("32 × 24 × 1" in c.value for c in app.caption)
+
+
+def test_problems_of_a_dataset_are_shown(data_root):
+    folder = make_dataset(data_root / "animals")
+    (folder / "Train" / "cat" / "broken.png").write_bytes(b"not an image at all")
+    app = run_page()
+    assert any("broken.png" in e.value for e in app.markdown) or any("broken.png" in e.value for e in app.warning)
+
+
+def test_generates_the_built_in_digits_when_there_is_no_data(data_root, monkeypatch):
+    from lab.data import sample_digits
+
+    calls = []
+
+    def fake_ensure(root=None, progress=None):
+        calls.append(root)
+        if progress:
+            progress(0.5, "half")
+        return make_dataset(Path(root) / "sketch-digits", classes=tuple("0123456789"), train=1, test=1,
+                            size=(28, 28), mode="L")
+
+    monkeypatch.setattr(sample_digits, "ensure", fake_ensure)
+    app = run_page()
+    assert len(calls) == 1
+    assert app.session_state["dataset"] == str(data_root / "sketch-digits")
+    assert any("built-in dataset" in s.value for s in app.success)
+    assert app.session_state["spec"]["layers"][-1]["units"] == 10
+    app.run()
+    assert len(calls) == 1
+
+
+def test_import_a_kaggle_csv(data_root):
+    make_dataset(data_root / "animals")
+    app = run_page()
+    app.file_uploader(key="ds_csv_file").set_value(("sign_mnist_train.csv", csv_bytes(), "text/csv"))
+    app.run()
+    assert app.text_input(key="ds_csv_name").value == "sign_mnist"
+    assert app.radio(key="ds_csv_split").value == "Train"
+    app.button(key="ds_csv_go").click().run()
+    assert not app.exception
+    target = data_root / "sign_mnist" / "Train"
+    assert sorted(p.name for p in target.iterdir()) == ["A", "B", "C"]
+    assert app.session_state["dataset"] == str(data_root / "sign_mnist")
+    assert app.session_state["spec"]["layers"][-1]["units"] == 3
+    assert any("Imported 4 images" in s.value for s in app.success)
+
+    # a second import into the same split needs an explicit confirmation
+    app.file_uploader(key="ds_csv_file").set_value(("sign_mnist_train.csv", csv_bytes((0, 0)), "text/csv"))
+    app.run()
+    assert app.button(key="ds_csv_go").disabled
+    assert any("exists already" in w.value for w in app.warning)
+    assert sorted(p.name for p in target.iterdir()) == ["A", "B", "C"]
+    app.checkbox(key="ds_csv_replace").check().run()
+    app.button(key="ds_csv_go").click().run()
+    assert sorted(p.name for p in target.iterdir()) == ["A"]
+
+
+def test_a_bad_csv_says_why_and_writes_nothing(data_root):
+    make_dataset(data_root / "animals")
+    app = run_page()
+    app.file_uploader(key="ds_csv_file").set_value(("broken.csv", b"label,pixel1\n0,1,2,3\n", "text/csv"))
+    app.run()
+    app.button(key="ds_csv_go").click().run()
+    assert not app.exception
+    assert app.error, "a clear error"
+    assert not (data_root / "broken" / "Train").exists()
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_import_a_zip_of_class_folders(data_root):
+    make_dataset(data_root / "animals")
+    app = run_page()
+    payload = zip_bytes({"shapes/round/1.png": png_bytes(), "shapes/round/2.png": png_bytes(),
+                         "shapes/square/1.png": png_bytes(), "__MACOSX/._x.png": b"junk",
+                         "shapes/readme.txt": b"hello"})
+    app.file_uploader(key="ds_zip_file").set_value(("shapes.zip", payload, "application/zip"))
+    app.run()
+    assert app.text_input(key="ds_zip_name").value == "shapes"
+    app.button(key="ds_zip_go").click().run()
+    assert not app.exception
+    assert sorted(p.name for p in (data_root / "shapes").iterdir()) == ["round", "square"]
+    assert app.session_state["dataset"] == str(data_root / "shapes")
+    assert app.session_state["spec"]["input_shape"] == [8, 8, 1]
+    assert not [p for p in data_root.iterdir() if p.name.startswith(".")]
+
+
+def test_zip_import_refuses_path_traversal_and_keeps_existing_folders(tmp_path):
+    evil = tmp_path / "evil.zip"
+    evil.write_bytes(zip_bytes({"A/1.png": png_bytes(), "../../escape/A/2.png": png_bytes()}))
+    with pytest.raises(LabError, match="unsafe path"):
+        zip_import.import_zip(evil, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path.parent / "escape").exists()
+
+    good = tmp_path / "good.zip"
+    good.write_bytes(zip_bytes({"Train/A/1.png": png_bytes(), "Train/B/1.png": png_bytes()}))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    with pytest.raises(LabError, match="exists already"):
+        zip_import.import_zip(good, tmp_path / "out")
+    assert (tmp_path / "out" / "keep.txt").read_text() == "mine"
+    zip_import.import_zip(good, tmp_path / "out", replace=True)
+    assert sorted(p.name for p in (tmp_path / "out" / "Train").iterdir()) == ["A", "B"]
+    assert not (tmp_path / "out" / "keep.txt").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+    (tmp_path / "junk.zip").write_bytes(b"this is not a zip")
+    with pytest.raises(LabError, match="not a readable .zip"):
+        zip_import.import_zip(tmp_path / "junk.zip", tmp_path / "other")
+
+
+def test_pages_do_not_import_tensorflow_on_first_draw(tmp_path):
+    make_dataset(tmp_path / "Data" / "animals")
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from streamlit.testing.v1 import AppTest
+
+        def dataset_page():
+            from lab.ui import dataset
+            dataset.render()
+
+        def architecture_page():
+            from lab.ui import architecture
+            architecture.render()
+
+        for page in (dataset_page, architecture_page):
+            app = AppTest.from_function(page, default_timeout=60).run()
+            assert not app.exception, [e.value for e in app.exception]
+        import json
+        from lab.ui import tf_loader
+        print(json.dumps({{"tensorflow": "tensorflow" in sys.modules, "started": tf_loader.started()}}))
+    """)
+    env = {**os.environ, "CNN_LAB_DATA": str(tmp_path / "Data"), "CNN_LAB_RUNS": str(tmp_path / "runs"),
+           "CNN_LAB_TF_PRELOAD": "0"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"tensorflow": False, "started": False}
+
+
+def test_tf_loader_records_that_tensorflow_was_not_imported_before_start(monkeypatch):
+    from lab.ui import tf_loader
+
+    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "0")
+    assert tf_loader.enabled() is False
+    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "1")
+    assert tf_loader.enabled() is True
