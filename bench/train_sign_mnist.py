@@ -91,6 +91,7 @@ def train(data: Path, preset: str, epochs: int, runs_root: Path, patience: int, 
         "test_loss": metrics.get("loss"),
         "test_n": metrics.get("n"),
         "diagnostics": [d["code"] for d in snap["diagnostics"]],
+        "diagnosed_at": [f"{d['code']}@{d['epoch'] or 0}" for d in snap["diagnosis_log"]],
         "diagnostic_messages": [d["message"] for d in snap["diagnostics"]],
         "run_dir": snap["run_dir"],
     }
@@ -100,7 +101,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("recommended", "seed-first", "seed-improved"), action="append")
     parser.add_argument("--epochs", type=int, default=30, help="most epochs for recommended (default 30)")
-    parser.add_argument("--seed-epochs", type=int, default=5, help="epochs for seed-first and seed-improved")
+    parser.add_argument("--seed-epochs", type=int, default=10,
+                        help="epochs for seed-first and seed-improved (default 10)")
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder with the runs")
     args = parser.parse_args(argv)
@@ -122,12 +124,12 @@ def main(argv=None) -> int:
             results.append(train(work / "sign_mnist_split", preset, epochs, work / "runs", patience, args.seed))
         print()
         print(f"{'preset':>14} {'epochs':>6} {'best':>5} {'wall s':>7} {'1st loss':>9} {'last loss':>9} "
-              f"{'test acc':>8}  diagnostics")
+              f"{'test acc':>8}  diagnostics at the end (made during training, @epoch)")
         for r in results:
             acc = f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "—"
             print(f"{r['preset']:>14} {r['epochs']:>6} {r['best_epoch'] or '—':>5} {r['wall_seconds']:>7} "
                   f"{r['first_epoch_loss']:>9.4f} {r['last_epoch_loss']:>9.4f} {acc:>8}  "
-                  f"{', '.join(r['diagnostics']) or '—'}")
+                  f"{', '.join(r['diagnostics']) or '—'} ({', '.join(r['diagnosed_at']) or '—'})")
         print(f"ln 24 = {math.log(24):.4f}")
         for r in results:
             for message in r["diagnostic_messages"]:

@@ -138,6 +138,9 @@ def mnist_normalize(ink: np.ndarray, size: int = 28, box: int = 20, threshold: f
     left = min(max(left, 0), size - new_w)
     out = np.zeros((size, size), dtype=np.uint8)
     out[top : top + new_h, left : left + new_w] = fitted
+    peak = int(out.max())
+    if 0 < peak < 255:  # thin strokes lose brightness when scaled down; MNIST strokes peak at 255
+        out = np.clip(np.rint(out.astype(np.float32) * (255.0 / peak)), 0, 255).astype(np.uint8)
     return out
 
 

@@ -265,3 +265,72 @@ def test_spec_survives_leaving_the_page():
     app.run()
     assert table_rows(app)[index + 1]["shape"] == "26 × 26 × 9"
     assert app.radio(key=f"arch_{uids(app)[index]}_padding").value == "valid"
+
+
+# --- the padding page ---------------------------------------------------------------------------------------------
+
+def padding_page():
+    from lab.ui import padding
+
+    padding.render()
+
+
+def test_padding_arithmetic_and_feature_maps():
+    import numpy as np
+
+    from lab.ui import padding
+
+    assert padding.same_padding(28, 3, 1) == (1, 1)
+    assert padding.same_padding(28, 4, 1) == (1, 2)  # the odd extra zero goes after, as in TensorFlow
+    assert padding.same_padding(28, 2, 2) == (0, 0)
+    assert padding.valid_dropped(28, 3, 2) == 1 and padding.valid_dropped(28, 3, 1) == 0
+    image = np.random.default_rng(0).uniform(0, 255, (28, 28, 1)).astype(np.float32)
+    conv = {"type": "Conv2D", "filters": 4, "kernel_size": [3, 3], "strides": [1, 1]}
+    assert [m.shape for _, m in padding.feature_maps(image, conv, "same")] == [(28, 28)] * 4
+    assert [m.shape for _, m in padding.feature_maps(image, conv, "valid")] == [(26, 26)] * 4
+    pool = {"type": "MaxPooling2D", "pool_size": [3, 3], "strides": [2, 2]}
+    (_, same), = padding.feature_maps(image, pool, "same")
+    (_, valid), = padding.feature_maps(image, pool, "valid")
+    assert same.shape == (14, 14) and valid.shape == (13, 13)
+    assert same.max() == image.max() or np.isfinite(same).all()
+    average = {"type": "AveragePooling2D", "pool_size": [2, 2]}
+    (_, mean), = padding.feature_maps(np.ones((5, 5, 1), np.float32), average, "same")
+    assert mean.shape == (3, 3) and np.allclose(mean, 1.0)  # padded zeros are not averaged in
+    picture = padding.padding_picture(image, conv, "same", target=300)
+    assert picture.size[0] > 28 * 2
+
+
+def test_padding_page_shows_both_outputs_and_queues_twin_trainings(tmp_path, monkeypatch):
+    import lab.train.job as job
+
+    data = tmp_path / "Data" / "digits" / "Train"
+    from PIL import Image
+
+    for cls in "01":
+        (data / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.new("L", (28, 28), 40 * i).save(data / cls / f"{i}.png")
+    submitted = []
+
+    class FakeManager:
+        def submit(self, config):
+            submitted.append(config)
+            return object()
+
+    monkeypatch.setattr(job, "manager", lambda: FakeManager())
+    app = AppTest.from_function(padding_page, default_timeout=60).run()
+    assert not app.exception, [e.value for e in app.exception]
+    outputs = [m.value for m in app.markdown if m.value.startswith("Output:")]
+    assert "28 × 28 × 32" in outputs[0] and "26 × 26 × 32" in outputs[1]
+    assert len(app.get("image")) >= 2 + 8
+    assert app.session_state["dataset"] == str(tmp_path / "Data" / "digits")
+    app.radio(key="pad_scope").set_value("every Conv2D and pooling layer").run()
+    app.button(key="pad_train").click().run()
+    assert not app.exception
+    assert [c.name for c in submitted] == ["padding same", "padding valid"]
+    same, valid = (c.spec for c in submitted)
+    assert {layer.get("padding") for layer in same["layers"] if "padding" in layer} == {"same"}
+    assert {layer.get("padding") for layer in valid["layers"] if "padding" in layer} == {"valid"}
+    assert submitted[0].data_path == str(tmp_path / "Data" / "digits")
+    assert submitted[0].runs_root == str(tmp_path / "runs")
+    assert any("queued" in s.value for s in app.success)

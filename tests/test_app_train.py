@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab.ui import state
+from lab.ui import state, training
 from ui_support import APP, make_dataset, open_page, tiny_spec
 
 
@@ -25,12 +25,21 @@ def start_button(at):
     return next(b for b in at.button if b.key == "train_start")
 
 
-def test_start_is_disabled_without_a_dataset(dirs):
+def test_start_is_disabled_when_the_dataset_is_gone(dirs):
+    data, _ = dirs
+    make_dataset(data)
     at = AppTest.from_file(APP, default_timeout=60).run()
+    at.session_state[state.DATASET] = str(data / "deleted")
+    at.session_state[state.SPEC] = tiny_spec()
     open_page(at, "train")
     assert not at.exception
     assert start_button(at).disabled
-    assert any("Choose a dataset" in e.value for e in at.error)
+    assert any("is gone" in e.value for e in at.error)
+
+
+def test_blockers_name_what_is_missing():
+    assert training.blockers(None, None) == ["Choose a dataset on the Dataset page first.",
+                                             "Choose or build a model on the Architecture page first."]
 
 
 def test_start_is_disabled_with_an_invalid_spec_and_says_why(dirs):

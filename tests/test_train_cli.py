@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_train_support import make_dataset, small_spec
 
 from lab.cli import main
-from test_train_support import make_dataset, small_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 

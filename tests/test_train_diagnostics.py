@@ -4,11 +4,11 @@ import math
 import sys
 
 import pytest
+from test_train_support import small_spec
 
 from lab.errors import LabError
 from lab.train import diagnostics as dx
 from lab.train.labels import prepare_spec
-from test_train_support import small_spec
 
 
 def test_guessing_fires_at_ln_24_like_the_notes_first_model():

@@ -8,12 +8,12 @@ import time
 import keras
 import numpy as np
 import pytest
+from test_train_support import make_dataset, small_spec
 
 from lab.errors import LabError
 from lab.train import job as jobs
 from lab.train import runs
 from lab.train.job import JobManager, TrainConfig
-from test_train_support import make_dataset, small_spec
 
 
 class SlowBatches(keras.callbacks.Callback):

@@ -187,6 +187,7 @@ def _from_arrays(images: np.ndarray, labels, batch_size: int, shuffle: bool, see
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
 
+    @tf.autograph.experimental.do_not_convert
     def take(index):
         batch = tf.cast(tf.gather(images_t, index), tf.float32)
         if labels_t is None:
@@ -343,6 +344,7 @@ def _stream(files, labels, image_size, color_mode, batch_size, shuffle, seed):
         ds = ds.shuffle(min(len(files), 50_000), seed=seed, reshuffle_each_iteration=True)
     labels_t = tf.constant(labels) if labels is not None else None
 
+    @tf.autograph.experimental.do_not_convert
     def read(i):
         path = paths[i]
         image = tf.numpy_function(

@@ -13,6 +13,14 @@ from dataclasses import asdict, dataclass
 STUCK_TOLERANCE = 0.04
 
 
+# Epoch diagnostics that go away when they stop holding, and what the messages say then.
+RESOLVED = {
+    "guessing": "the loss has moved away from ln(classes); the model has started to learn.",
+    "overfitting": "the validation loss is no longer rising.",
+    "diverging": "the training loss is no longer above where it started.",
+}
+
+
 @dataclass
 class Diagnosis:
     code: str  # "guessing", "unscaled_inputs", "double_scaling", "nan_loss", "overfitting", "diverging"

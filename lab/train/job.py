@@ -119,6 +119,7 @@ class Job:
         self._history: list[dict] = []
         self._messages: list[str] = []
         self._diagnostics: dict[str, dict] = {}
+        self._diagnosis_log: list[dict] = []  # every diagnosis made, resolved ones included
         self._cut_short = False
         self._nan_at = None
         self.run_dir: Path | None = None
@@ -161,6 +162,7 @@ class Job:
                                                                                       else None),
                 "messages": list(self._messages),
                 "diagnostics": list(self._diagnostics.values()),
+                "diagnosis_log": list(self._diagnosis_log),
                 "run_dir": str(self.run_dir) if self.run_dir else None,
                 "error": self.error,
                 "metrics": self.metrics,
@@ -220,7 +222,15 @@ class Job:
                 new = item.code not in self._diagnostics
                 self._diagnostics[item.code] = item.to_dict()
                 if new:
+                    self._diagnosis_log.append(item.to_dict())
                     self._messages.append(f"{item.title}: {item.message}")
+
+    def _resolve(self, codes, epoch: int) -> None:
+        """Drops epoch diagnostics that no longer hold, with a message saying so."""
+        with self._lock:
+            for code in codes:
+                if self._diagnostics.pop(code, None) is not None:
+                    self._messages.append(f"Epoch {epoch}: {diagnostics.RESOLVED[code]}")
 
     # ------------------------------------------------------------------------------------------------------------
     # callbacks from the training thread (see lab.train.callbacks.LiveMetrics)
@@ -267,7 +277,9 @@ class Job:
         if self.run_dir is not None:
             runs.write_csv_atomic(self.run_dir / runs.HISTORY, history)
             runs.write_csv_atomic(self.run_dir / runs.BATCHES, batch_log, _batch_columns(batch_log))
-        self._diagnose(diagnostics.check_epoch(history, self._num_classes, learning_rate=lr))
+        found = diagnostics.check_epoch(history, self._num_classes, learning_rate=lr)
+        self._diagnose(found)
+        self._resolve(set(diagnostics.RESOLVED) - {item.code for item in found}, epoch + 1)
 
     def _read_learning_rate(self):
         try:
@@ -488,7 +500,7 @@ class Job:
             kept = checkpoint.best_epoch
             if not (self.run_dir / runs.MODEL).is_file():
                 runs.save_model_atomic(model, self.run_dir / runs.MODEL)
-        elif nan is None:
+        elif nan is None and self._batch_log:
             runs.save_model_atomic(model, self.run_dir / runs.MODEL)
         if early is not None and getattr(early, "stopped_epoch", 0) > 0:
             self.message(f"Early stopping: {early.monitor} stopped improving, so training ended after epoch "

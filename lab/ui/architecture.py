@@ -336,11 +336,15 @@ def edit_layer(uid: str, layer: dict) -> dict:
         elif arg.required or not _same(argkind, value, arg.default):
             new[name] = value
 
-    if shown:
-        columns = st.columns(2 if len(shown) > 1 else 1)
-        for position, (name, arg) in enumerate(shown):
+    wide = [(n, a) for n, a in shown if _kind(a) in ("positive_pair", "optional_pair", "factor", "optional_factor")]
+    narrow = [(n, a) for n, a in shown if (n, a) not in wide]
+    if narrow:
+        columns = st.columns(2 if len(narrow) > 1 else 1)
+        for position, (name, arg) in enumerate(narrow):
             with columns[position % len(columns)]:
                 store(name, arg, arg_widget(uid, kind.name, name, arg, value_of(name, arg)))
+    for name, arg in wide:
+        store(name, arg, arg_widget(uid, kind.name, name, arg, value_of(name, arg)))
     if hidden:
         with st.expander("Advanced settings"):
             for name, arg in hidden:
@@ -473,7 +477,7 @@ def _downloads(spec: dict, ok: bool) -> None:
     left, right = st.columns(2)
     left.download_button("Download spec (JSON)", json.dumps(spec, indent=2) + "\n", file_name="cnn_spec.json",
                          mime="application/json", key="arch_dl_spec", icon=":material/download:",
-                         use_container_width=True)
+                         width="stretch")
     try:
         from lab import codegen
     except ImportError:
@@ -481,7 +485,7 @@ def _downloads(spec: dict, ok: bool) -> None:
         return
     if not ok:
         right.button("Download Keras script (.py)", disabled=True, key="arch_dl_code_off",
-                     help="Fix the red layers first.", use_container_width=True)
+                     help="Fix the red layers first.", width="stretch")
         return
     try:
         script = codegen.to_script(spec)
@@ -489,7 +493,7 @@ def _downloads(spec: dict, ok: bool) -> None:
         right.warning(str(error))
         return
     right.download_button("Download Keras script (.py)", script, file_name="cnn_model.py", mime="text/x-python",
-                          key="arch_dl_code", icon=":material/code:", use_container_width=True,
+                          key="arch_dl_code", icon=":material/code:", width="stretch",
                           help="A runnable script that builds, trains and saves this model with Keras.")
 
 
@@ -497,8 +501,11 @@ def render() -> None:
     st.title("Architecture")
     st.markdown(
         '<style>div[data-testid="stColumn"]:has(.lab-shape-table){position:sticky;top:3.75rem;'
-        "align-self:flex-start;max-height:calc(100vh - 4.5rem);overflow-y:auto}</style>",
+        "align-self:flex-start;max-height:calc(100vh - 4.5rem);overflow-y:auto;overflow-x:hidden}</style>",
         unsafe_allow_html=True)
+    from lab.ui import dataset
+
+    dataset.ensure_chosen()
     _handle_upload()
     spec = current_spec()
 
@@ -524,13 +531,13 @@ def render() -> None:
             pick, load = st.columns([3, 1], vertical_alignment="bottom")
             pick.selectbox("Start from a preset", names, key="arch_preset",
                            help="Loading a preset replaces the layers below.")
-            load.button("Load", key="arch_load_preset", on_click=_load_preset, use_container_width=True)
+            load.button("Load", key="arch_load_preset", on_click=_load_preset, width="stretch")
             st.caption(presets.describe(st.session_state["arch_preset"]))
         with upload_col:
             st.file_uploader("…or load a spec (JSON)", type=["json"], key="arch_upload",
                              help="A spec downloaded from this page. The current network stays if the file is bad.")
 
-    editor, table_col = st.columns([5, 6], gap="large")
+    editor, table_col = st.columns([4, 5], gap="medium")
     with editor:
         st.subheader("Layers")
         st.caption("Change a value and the table updates at once. Keras argument names are used throughout.")

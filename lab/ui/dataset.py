@@ -81,6 +81,16 @@ def clear_caches() -> None:
     _strip.clear()
 
 
+def ensure_chosen() -> None:
+    """Chooses the default dataset (the built-in digits if there, else the first) when none is chosen yet."""
+    if state.get(state.DATASET):
+        return
+    datasets = [info for info in discover() if info.classes and info.image_size and not info.errors]
+    if datasets:
+        preferred = next((i for i in datasets if i.name == SAMPLE_DIGITS), datasets[0])
+        choose(str(preferred.path))
+
+
 def target() -> tuple[list[int], int] | None:
     """(input shape, class count) for the chosen dataset with its loading parameters, or None."""
     info = info_for(state.get(state.DATASET))
@@ -374,7 +384,7 @@ def show_samples(info) -> None:
             if strip is None:
                 column.caption(f"**{cls}** · no images in {split}")
             else:
-                column.image(strip, caption=f"{cls} · {count:,} images", use_container_width=True)
+                column.image(strip, caption=f"{cls} · {count:,} images", width="stretch")
 
 
 def load_params(info) -> dict:
@@ -473,9 +483,8 @@ def render() -> None:
         st.subheader("Images per class")
         chart = _counts_chart(info)
         if chart is not None:
-            st.altair_chart(chart, use_container_width=True)
-        counts = [n for split in info.counts.values() for n in split.values()]
-        if counts and min(counts) * 2 < max(counts):
+            st.altair_chart(chart, width="stretch")
+        if any(counts and min(counts.values()) * 2 < max(counts.values()) for counts in info.counts.values()):
             st.warning("Some classes have less than half the images of others; the model may favour the big "
                        "classes. Consider adding images to the small ones.", icon="⚖️")
     with params_col:

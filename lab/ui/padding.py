@@ -8,7 +8,6 @@ row or column of an odd padding goes at the bottom/right).
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 import numpy as np
@@ -278,8 +277,9 @@ def train_section(spec: dict, index: int) -> None:
 # --- the page ---------------------------------------------------------------------------------------------------
 
 def render() -> None:
-    from lab.ui import architecture
+    from lab.ui import architecture, dataset
 
+    dataset.ensure_chosen()
     st.title("Padding: same vs valid")
     st.markdown("A window (a Conv2D kernel or a pooling window) slides over the image. With **valid** it only "
                 "goes where it fits, so the output shrinks. With **same** a border of zeros is added first, so "
@@ -323,8 +323,8 @@ def render() -> None:
         trial["layers"][index] = version
         row = shapes.table(trial).rows[index]
         with column, st.container(border=True, key=f"pad_box_{padding}"):
-            current = " (your network)" if layer.get("padding", "valid") == padding else ""
-            st.markdown(f"### padding = \"{padding}\"{current}")
+            current = " :blue-badge[your network]" if layer.get("padding", "valid") == padding else ""
+            st.markdown(f"#### padding = \"{padding}\"{current}")
             if row.error:
                 st.error(row.error, icon="⛔")
                 continue
@@ -333,7 +333,7 @@ def render() -> None:
                      caption=("pink: the zero border “same” adds · blue: the first window"
                               if padding == "same" else
                               "blue: the first window · orange: pixels no window reaches"),
-                     use_container_width=True)
+                     width=320)
             try:
                 maps = feature_maps(image, layer, padding)
             except LabError as error:
@@ -342,7 +342,7 @@ def render() -> None:
             cells = st.columns(len(maps))
             for cell, (name, values) in zip(cells, maps):
                 cell.image(map_picture(values), caption=f"{name} · {values.shape[0]}×{values.shape[1]}",
-                           use_container_width=True)
+                           width="stretch")
     if layer["type"] == "Conv2D":
         st.caption("The maps use fixed example filters (edge detectors for 3×3) so the effect of the border is "
                    "visible; a trained network learns its own filters. Look at the edges of the “same” maps: "

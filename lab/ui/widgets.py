@@ -90,7 +90,7 @@ def shape_table_html(spec: dict, report: Report | None = None) -> str:
                                        ("Parameters", "right"), ("How it is computed", "left")))
     rows = [
         "<tr>" + _cell("0", "text-align:right") + _cell("<b>Input</b>")
-        + _cell(f"<code>{shape_text(spec.get('input_shape'))}</code>")
+        + _cell(f'<code style="white-space:nowrap">{shape_text(spec.get("input_shape"))}</code>')
         + _cell("0", "text-align:right") + _cell("height × width × channels of each image") + "</tr>"
     ]
     layers = spec.get("layers") or []
@@ -104,7 +104,7 @@ def shape_table_html(spec: dict, report: Report | None = None) -> str:
         if row is not None and row.error and row.error not in messages:
             messages = [row.error, *messages]
         style = f"background:{ERROR_BG};" if messages else ""
-        shape = f"<code>{shape_text(row.output_shape)}</code>" if row is not None and row.output_shape else "—"
+        shape = f'<code style="white-space:nowrap">{shape_text(row.output_shape)}</code>' if row is not None and row.output_shape else "—"
         params = f"{row.params:,}" if row is not None and row.output_shape else "—"
         formula = html.escape(row.formula) if row is not None and row.output_shape else ""
         notes = "".join(f'<div class="lab-error" style="color:{ERROR_FG};font-weight:600">⛔ {html.escape(m)}</div>'
@@ -122,12 +122,12 @@ def shape_table_html(spec: dict, report: Report | None = None) -> str:
     else:
         totals = "<b>Totals appear once every layer fits.</b>"
     rows.append('<tr style="border-top:2px solid rgba(128,128,128,0.5)">' + _cell("") + _cell("")
-                + _cell(f"<code>{shape_text(result.output_shape) if result is not None and result.ok else '—'}"
-                        "</code>")
+                + _cell('<code style="white-space:nowrap">'
+                        f"{shape_text(result.output_shape) if result is not None and result.ok else '—'}</code>")
                 + _cell(f"{result.total_params:,}" if result is not None and result.ok else "—",
                         "text-align:right;font-weight:600")
                 + _cell(totals) + "</tr>")
-    return ('<table class="lab-shape-table" style="width:100%;border-collapse:collapse;font-size:0.95em">'
+    return ('<table class="lab-shape-table" style="width:100%;border-collapse:collapse;font-size:0.85em;table-layout:auto">'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 

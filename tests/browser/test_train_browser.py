@@ -24,21 +24,21 @@ def test_train_shows_a_growing_live_chart(tmp_path):
     with streamlit_server(data, runs, ARTIFACTS / "train-browser-server.log") as url, \
             chromium(tmp_path / "profile") as context:
         page = context.new_page()
-        open_page(page, url, "dataset")  # the Dataset page picks the only dataset and a starting network
-        page.get_by_text("tiny", exact=False).first.wait_for(timeout=60_000)
+        open_page(page, url, "")  # the Dataset page (the default) picks the only dataset and a starting network
+        page.get_by_text("Train images").first.wait_for(timeout=60_000)
         page.locator("[data-testid=stSidebarNav] a", has_text="Train").click()
         page.get_by_role("heading", name="Train").wait_for(timeout=30_000)
-        epochs = page.get_by_label("Epochs")
+        epochs = page.get_by_label("Epochs", exact=True)
         epochs.fill("3")
         epochs.press("Enter")
-        batch = page.get_by_label("Batch size")
+        batch = page.get_by_label("Batch size", exact=True)
         batch.fill("8")
         batch.press("Enter")
         start = page.get_by_role("button", name="Start training")
         page.wait_for_function("() => !Array.from(document.querySelectorAll('button'))"
                                ".find(b => b.innerText.includes('Start training')).disabled", timeout=30_000)
         start.click()
-        page.get_by_text("in the background", exact=False).wait_for(timeout=60_000)
+        page.get_by_text("Use the rest of the page freely", exact=False).first.wait_for(timeout=60_000)
         chart = page.locator("[data-testid=stVegaLiteChart]").first
         chart.wait_for(timeout=60_000)
         progress = page.locator("[data-testid=stProgress]").first

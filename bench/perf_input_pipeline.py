@@ -1,0 +1,102 @@
+"""Input pipeline: the lab's loader against the notes' plain ``image_dataset_from_directory`` pipeline.
+
+Real data (Sign Language MNIST, 7,172 PNGs of 28x28, 24 classes), the same model (the ``recommended`` preset),
+batch size 32, an 80/20 split with the same seed, ``model.fit`` with no callbacks. The notes' pipeline is
+``keras.utils.image_dataset_from_directory(..., validation_split=0.2, subset="both")`` as it comes: no cache,
+no prefetch, so every epoch decodes every PNG again. The lab's is ``lab.data.load`` (decoded once, kept in
+memory when it fits, shuffled and batched from there, prefetched).
+
+Epoch time is taken from the second epoch on (the first one traces the model and, for the lab, nothing else:
+the decoding happens in ``load``, whose one-time cost is printed separately). The two pipelines alternate,
+in one process, several rounds; the ratio of the medians is printed.
+
+    .venv/bin/python bench/perf_input_pipeline.py           # 3 rounds of 3 epochs each (about 2-3 minutes)
+    .venv/bin/python bench/perf_input_pipeline.py --quick   # 2 rounds of 2 epochs
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import time
+
+from _perf_common import fmt_times, machine, median, need_sign_mnist, verdict
+
+TARGET = 0.7
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None)
+    args = parser.parse_args()
+    rounds = args.rounds or (2 if args.quick else 3)
+    epochs = args.epochs or (2 if args.quick else 3)
+    root = need_sign_mnist()
+
+    import keras
+
+    from lab import presets
+    from lab.build import build_model
+    from lab.data import load
+
+    print(f"machine: {machine()}")
+    spec = presets.load("recommended")
+
+    def notes_pipeline():
+        with contextlib.redirect_stdout(io.StringIO()):
+            return keras.utils.image_dataset_from_directory(
+                str(root / "Test"), validation_split=0.2, subset="both", seed=1337, image_size=(28, 28),
+                color_mode="grayscale", batch_size=32)
+
+    def lab_pipeline():
+        loaded = load(str(root), batch_size=32, validation_split=0.2, seed=1337, label_mode="int")
+        return loaded.train, loaded.val
+
+    class Timer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.marks = [time.perf_counter()]
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.marks.append(time.perf_counter())
+
+    def run(make):
+        began = time.perf_counter()
+        train, val = make()
+        setup = time.perf_counter() - began
+        keras.utils.set_random_seed(1337)
+        model = build_model(spec, seed=1337)
+        timer = Timer()
+        model.fit(train, validation_data=val, epochs=epochs, verbose=0, callbacks=[timer])
+        epoch_times = [b - a for a, b in zip(timer.marks, timer.marks[1:])]
+        return setup, epoch_times
+
+    kinds = {"notes": notes_pipeline, "lab": lab_pipeline}
+    setups = {k: [] for k in kinds}
+    steady = {k: [] for k in kinds}
+    firsts = {k: [] for k in kinds}
+    for r in range(rounds):
+        order = list(kinds) if r % 2 == 0 else list(reversed(kinds))
+        for kind in order:
+            setup, epoch_times = run(kinds[kind])
+            setups[kind].append(setup)
+            firsts[kind].append(epoch_times[0])
+            steady[kind].extend(epoch_times[1:])
+        print(f"round {r + 1}/{rounds}: " + "  ".join(
+            f"{k} epochs {', '.join(f'{t:.2f}' for t in steady[k][-(epochs - 1):])}s" for k in kinds), flush=True)
+    for kind in kinds:
+        print(f"{kind:5s} setup {fmt_times(setups[kind])}; first epoch {fmt_times(firsts[kind])}; "
+              f"epochs 2+ {fmt_times(steady[kind])}")
+    ratio = median(steady["lab"]) / median(steady["notes"])
+    first_plus_setup = (median(setups["lab"]) + median(firsts["lab"])) / (
+        median(setups["notes"]) + median(firsts["notes"]))
+    print(f"setup + first epoch ratio (lab/notes): {first_plus_setup:.3f}")
+    print(f"SUMMARY input pipeline: lab/notes epoch-time ratio {ratio:.3f} (epochs 2+, median "
+          f"{median(steady['lab']):.2f}s vs {median(steady['notes']):.2f}s; target <= {TARGET}) {verdict(ratio <= TARGET)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
