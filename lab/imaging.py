@@ -77,9 +77,7 @@ def border(arr: np.ndarray, width: int = 2) -> np.ndarray:
     """The pixels of the outer ring of a 2-D array, flattened."""
     h, w = arr.shape[:2]
     width = max(1, min(width, h // 2, w // 2))
-    return np.concatenate(
-        [arr[:width].ravel(), arr[-width:].ravel(), arr[:, :width].ravel(), arr[:, -width:].ravel()]
-    )
+    return np.concatenate([arr[:width].ravel(), arr[-width:].ravel(), arr[:, :width].ravel(), arr[:, -width:].ravel()])
 
 
 def polarity(gray: np.ndarray) -> str:

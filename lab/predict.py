@@ -73,7 +73,9 @@ def prepare(image, preprocessing: dict, invert="auto", crop=None) -> Prepared:
         image.seek(0)
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise LabError(f"The image is damaged and cannot be decoded ({str(exc).strip() or type(exc).__name__}); try another file.") from None
+        raise LabError(
+            f"The image is damaged and cannot be decoded ({str(exc).strip() or type(exc).__name__}); try another file."
+        ) from None
     size = preprocessing.get("image_size") or [28, 28]
     height, width = int(size[0]), int(size[1])
     color_mode = preprocessing.get("color_mode", "grayscale")
@@ -125,8 +127,11 @@ def prepare(image, preprocessing: dict, invert="auto", crop=None) -> Prepared:
         array = np.asarray(flat, dtype=np.float32)
     if array.ndim == 2:
         array = array[..., None]
-    shown = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8).squeeze(-1) if array.shape[-1] == 1
-                            else np.clip(array, 0, 255).astype(np.uint8))
+    shown = Image.fromarray(
+        np.clip(array, 0, 255).astype(np.uint8).squeeze(-1)
+        if array.shape[-1] == 1
+        else np.clip(array, 0, 255).astype(np.uint8)
+    )
     steps.append((f"Model input {width}x{height}", shown))
     message = "Inverted to match the training images." if inverted and invert == "auto" else ""
     return Prepared(array=array.astype(np.float32), steps=steps, inverted=inverted, message=message)

@@ -40,5 +40,7 @@ def make_dataset(root: Path, classes=("a", "b", "c"), per_class=6, test_per_clas
 def tree_digest(root: Path) -> dict[str, str]:
     """Every file under root with the hash of its bytes (to show nothing was changed)."""
     return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }

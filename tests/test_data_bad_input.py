@@ -46,7 +46,10 @@ def test_each_bad_file_is_reported_with_a_reason(messy):
     info = inspect(messy, verify=True)
     assert info.ok
     assert "truncated or corrupt" in _problem(info, "truncated.png").reason
-    assert "truncated or corrupt" in _problem(info, "corrupt.jpg").reason or "not an image" in _problem(info, "corrupt.jpg").reason
+    assert (
+        "truncated or corrupt" in _problem(info, "corrupt.jpg").reason
+        or "not an image" in _problem(info, "corrupt.jpg").reason
+    )
     assert _problem(info, "notes.txt").reason == "not an image Pillow can read"
     assert _problem(info, "fake.png").reason == "not an image Pillow can read"
     assert _problem(info, "empty.png").reason == "empty file (0 bytes)"

@@ -28,8 +28,9 @@ def _csv(tmp_path, rows, name="small.csv"):
 
 def test_real_csv_reproduces_the_folder_images_pixel_for_pixel(tmp_path, sign_mnist):
     calls = []
-    counts = import_csv(sign_mnist / "sign_mnist_test.csv", tmp_path / "sign", split="Test",
-                        progress=lambda f, t: calls.append(f))
+    counts = import_csv(
+        sign_mnist / "sign_mnist_test.csv", tmp_path / "sign", split="Test", progress=lambda f, t: calls.append(f)
+    )
     assert sum(counts.values()) == 7172 and len(counts) == 24 and "J" not in counts
     source = sorted((sign_mnist / "Test").rglob("*.png"))
     for original in source[::7]:
@@ -46,7 +47,11 @@ def test_letters_file_names_and_twice_gives_the_same_result(tmp_path):
     out = tmp_path / "d"
     assert import_csv(csv, out) == {"A": 2, "Y": 1, "Z": 1}
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == [
-        "Train/A/00000.png", "Train/A/00002.png", "Train/Y/00001.png", "Train/Z/00003.png"]
+        "Train/A/00000.png",
+        "Train/A/00002.png",
+        "Train/Y/00001.png",
+        "Train/Z/00003.png",
+    ]
     first = tree_digest(out)
     expected = (np.arange(784) + 3) % 256
     assert np.array_equal(np.asarray(Image.open(out / "Train/A/00002.png")).ravel(), expected)
@@ -66,7 +71,10 @@ def test_file_like_and_bytes_uploads(tmp_path):
     "bad_row, message",
     [
         ("3," + ",".join(["0"] * 783) + "\n", "Line 4 of small.csv has 784 columns, but each row needs 785"),
-        ("3," + ",".join(["0"] * 783) + ",256\n", "Line 4 of small.csv has the value 256 in pixel784; pixels must be 0-255."),
+        (
+            "3," + ",".join(["0"] * 783) + ",256\n",
+            "Line 4 of small.csv has the value 256 in pixel784; pixels must be 0-255.",
+        ),
         ("3," + ",".join(["0"] * 783) + ",-1\n", "has the value -1 in pixel784"),
         ("3,0,x" + ",0" * 782 + "\n", "Line 4 of small.csv has 'x' as pixel2, which is not a number"),
         ("26," + ",".join(["0"] * 784) + "\n", "Line 4 of small.csv has the label 26, which is not a letter"),

@@ -10,9 +10,30 @@ from tests.conftest import ROOT
 from tests.data_files import make_dataset
 
 SIGN_COUNTS = {
-    "A": 331, "B": 432, "C": 310, "D": 245, "E": 498, "F": 247, "G": 348, "H": 436, "I": 288, "K": 331, "L": 209,
-    "M": 394, "N": 291, "O": 246, "P": 347, "Q": 164, "R": 144, "S": 246, "T": 248, "U": 266, "V": 346, "W": 206,
-    "X": 267, "Y": 332,
+    "A": 331,
+    "B": 432,
+    "C": 310,
+    "D": 245,
+    "E": 498,
+    "F": 247,
+    "G": 348,
+    "H": 436,
+    "I": 288,
+    "K": 331,
+    "L": 209,
+    "M": 394,
+    "N": 291,
+    "O": 246,
+    "P": 347,
+    "Q": 164,
+    "R": 144,
+    "S": 246,
+    "T": 248,
+    "U": 266,
+    "V": 346,
+    "W": 206,
+    "X": 267,
+    "Y": 332,
 }
 
 
@@ -77,7 +98,9 @@ def test_summary_counts_samples_and_grid(tmp_path):
     info = inspect(make_dataset(tmp_path / "d", per_class=7))
     assert count_rows(info)[0] == {"class": "a", "Train": 7, "Test": 2}
     samples = sample_paths(info, per_class=4)
-    assert set(samples) == {"a", "b", "c"} and all(len(p) == 4 and all(f.is_file() for f in p) for p in samples.values())
+    assert set(samples) == {"a", "b", "c"} and all(
+        len(p) == 4 and all(f.is_file() for f in p) for p in samples.values()
+    )
     assert sample_paths(info, per_class=4) == samples  # reproducible
     grid = sample_grid(samples, per_class=4, cell=20)
     assert grid.mode == "RGB" and grid.height == 3 * 22

@@ -23,8 +23,12 @@ def test_clean_grayscale_dataset_through_keras_cached(tmp_path):
     assert data.pipeline == "image_dataset_from_directory" and data.cached
     assert data.input_shape == (28, 28, 1) and data.class_names == ["a", "b", "c"]
     assert data.counts == {"train": 24, "val": 6, "test": 9}
-    assert data.preprocessing == {"image_size": [28, 28], "color_mode": "grayscale",
-                                  "polarity": "light_on_dark", "centering": "none"}
+    assert data.preprocessing == {
+        "image_size": [28, 28],
+        "color_mode": "grayscale",
+        "polarity": "light_on_dark",
+        "centering": "none",
+    }
     x, y = _batches(data.train)
     assert x.shape == (24, 28, 28, 1) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 255
     assert y.dtype == np.int32 and set(y) <= {0, 1, 2}
@@ -40,8 +44,9 @@ def test_same_validation_split_as_image_dataset_from_directory(tmp_path):
 
     root = make_dataset(tmp_path / "d", per_class=10, test_per_class=0)
     data = load(root, validation_split=0.3, seed=11, shuffle=False)
-    plain = keras.utils.image_dataset_from_directory(root / "Train", color_mode="grayscale", image_size=(28, 28),
-                                                     validation_split=0.3, subset="validation", seed=11)
+    plain = keras.utils.image_dataset_from_directory(
+        root / "Train", color_mode="grayscale", image_size=(28, 28), validation_split=0.3, subset="validation", seed=11
+    )
     ours, theirs = _batches(data.val), _batches(plain)
     order = lambda xy: sorted(zip(xy[1].tolist(), xy[0].reshape(len(xy[0]), -1).sum(1).tolist()))  # noqa: E731
     assert order(ours) == order(theirs)

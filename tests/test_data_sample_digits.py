@@ -14,12 +14,23 @@ from tests.data_files import tree_digest
 
 def test_small_dataset_layout_format_and_determinism(tmp_path):
     calls = []
-    out = sample_digits.make(tmp_path / "a", seed=3, progress=lambda f, t: calls.append((f, t)),
-                             train_per_class=12, test_per_class=3, workers=1)
+    out = sample_digits.make(
+        tmp_path / "a",
+        seed=3,
+        progress=lambda f, t: calls.append((f, t)),
+        train_per_class=12,
+        test_per_class=3,
+        workers=1,
+    )
     info = inspect(out, verify=True)
     assert info.classes == [str(d) for d in range(10)]
     assert info.counts == {"Train": {str(d): 12 for d in range(10)}, "Test": {str(d): 3 for d in range(10)}}
-    assert (info.image_size, info.color_mode, info.polarity, info.centering) == ((28, 28), "grayscale", "light_on_dark", "mass")
+    assert (info.image_size, info.color_mode, info.polarity, info.centering) == (
+        (28, 28),
+        "grayscale",
+        "light_on_dark",
+        "mass",
+    )
     assert info.problems == [] and info.ok
     assert calls[0][0] == 0.0 and calls[-1][0] == 1.0
     again = sample_digits.make(tmp_path / "b", seed=3, train_per_class=12, test_per_class=3, workers=2)
@@ -73,8 +84,13 @@ def test_cli_make_sample_data(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sample_digits, "TRAIN_PER_CLASS", 3)
     monkeypatch.setattr(sample_digits, "TEST_PER_CLASS", 1)
     real_make = sample_digits.make
-    monkeypatch.setattr(sample_digits, "make", lambda out, seed=0, progress=None: real_make(
-        out, seed=seed, progress=progress, train_per_class=3, test_per_class=1, workers=1))
+    monkeypatch.setattr(
+        sample_digits,
+        "make",
+        lambda out, seed=0, progress=None: real_make(
+            out, seed=seed, progress=progress, train_per_class=3, test_per_class=1, workers=1
+        ),
+    )
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["make-sample-data", "--out", str(tmp_path / "digits"), "--seed", "7"])

@@ -60,8 +60,11 @@ def test_generated_digit_round_trips_through_prepare():
 
 def test_plain_resize_for_other_datasets_and_rgb():
     photo = Image.fromarray(np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (48, 1)))
-    out = prepare(photo, {"image_size": [32, 32], "color_mode": "rgb", "polarity": "light_on_dark", "centering": "none"},
-                  invert=False)
+    out = prepare(
+        photo,
+        {"image_size": [32, 32], "color_mode": "rgb", "polarity": "light_on_dark", "centering": "none"},
+        invert=False,
+    )
     assert out.array.shape == (32, 32, 3)
     assert out.array[:, 0].mean() < out.array[:, -1].mean()
 
@@ -116,7 +119,9 @@ def test_refusals_are_one_sentence():
 def test_top_k_with_a_model():
     import keras
 
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")]
+    )
     result = top_k(model, np.zeros((28, 28, 1), np.float32), ["a", "b", "c"], k=2)
     assert len(result) == 2 and result[0][1] >= result[1][1] and {r[0] for r in result} <= {"a", "b", "c"}
     logits = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])

@@ -24,7 +24,9 @@ def register(subparsers) -> None:
     )
     imp.add_argument("csv", type=Path, help="the CSV file")
     imp.add_argument("--out", type=Path, required=True, help="dataset folder, for example Data/sign-mnist")
-    imp.add_argument("--split", choices=["Train", "Test"], default="Train", help="which split the CSV is (default: Train)")
+    imp.add_argument(
+        "--split", choices=["Train", "Test"], default="Train", help="which split the CSV is (default: Train)"
+    )
     imp.set_defaults(func=_import_csv)
 
 

@@ -179,7 +179,9 @@ def _numbers(cells: list[str], line_no: int, name: str) -> np.ndarray:
             value = float(cell)
         except ValueError:
             what = "label" if column == 0 else f"pixel{column}"
-            raise LabError(f"Line {line_no} of {name} has {cell!r} as {what}, which is not a number; fix that line.") from None
+            raise LabError(
+                f"Line {line_no} of {name} has {cell!r} as {what}, which is not a number; fix that line."
+            ) from None
         if not value.is_integer():
             what = "label" if column == 0 else f"pixel{column}"
             raise LabError(f"Line {line_no} of {name} has {cell!r} as {what}; values must be whole numbers.") from None

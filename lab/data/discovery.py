@@ -217,8 +217,17 @@ def inspect(path, verify: bool = False) -> DatasetInfo:
     if layout is None:
         reason = "does not exist" if not path.exists() else "has no Train/ folder and no class folders with images"
         return DatasetInfo(
-            name=name, path=path, classes=[], counts={}, image_size=None, channels=1, color_mode="grayscale",
-            polarity=imaging.LIGHT_ON_DARK, has_test=False, layout="none", verified=verify,
+            name=name,
+            path=path,
+            classes=[],
+            counts={},
+            image_size=None,
+            channels=1,
+            color_mode="grayscale",
+            polarity=imaging.LIGHT_ON_DARK,
+            has_test=False,
+            layout="none",
+            verified=verify,
             errors=[f"The folder {path} {reason}; put images in {path}/Train/<class name>/."],
         )
     kind, split_dirs = layout
@@ -269,7 +278,8 @@ def inspect(path, verify: bool = False) -> DatasetInfo:
                 parts.append(f"Train has {_names(train - test)} that Test lacks")
             errors.append(
                 f"Train and Test of {name} must have the same class folders, but "
-                + " and ".join(parts) + "; add or rename class folders so they match."
+                + " and ".join(parts)
+                + "; add or rename class folders so they match."
             )
         classes = sorted(train)
     elif "Train" in counts:
@@ -280,7 +290,9 @@ def inspect(path, verify: bool = False) -> DatasetInfo:
     if not facts:
         errors.append(f"{name} has no usable images; put PNG or JPEG files in its class folders.")
     elif kind != "test_only" and len(classes) < 2:
-        errors.append(f"{name} has only {len(classes)} class with images; a classifier needs at least two class folders.")
+        errors.append(
+            f"{name} has only {len(classes)} class with images; a classifier needs at least two class folders."
+        )
     if kind == "test_only":
         warns.append(f"{name} has only a Test/ folder; training splits those images into training and validation.")
 
@@ -298,7 +310,9 @@ def inspect(path, verify: bool = False) -> DatasetInfo:
     for rel, r in facts:
         if r["mode"] in _CONVERTED_MODES:
             problems.append(
-                FileProblem(rel, f"{_CONVERTED_MODES[r['mode']]} image, converted to {color_mode} in memory", "converted")
+                FileProblem(
+                    rel, f"{_CONVERTED_MODES[r['mode']]} image, converted to {color_mode} in memory", "converted"
+                )
             )
         elif Path(rel).suffix.lower() not in KERAS_EXTENSIONS:
             problems.append(FileProblem(rel, f"{Path(rel).suffix} file, decoded with Pillow", "converted"))

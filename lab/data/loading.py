@@ -73,7 +73,9 @@ def load(
     color_mode = color_mode or info.color_mode
     image_size = _image_size(image_size, info)
     if label_mode == "binary" and len(info.classes) != 2:
-        raise LabError(f"label_mode 'binary' needs exactly 2 classes, but {info.name} has {len(info.classes)}; use 'int'.")
+        raise LabError(
+            f"label_mode 'binary' needs exactly 2 classes, but {info.name} has {len(info.classes)}; use 'int'."
+        )
     channels = 1 if color_mode == "grayscale" else 3
     train_split = "Train" if "Train" in info.counts else ("All" if "All" in info.counts else "Test")
     n_pool = info.total(train_split)
@@ -96,8 +98,14 @@ def load(
             "they are read from disk every epoch."
         )
     options = dict(
-        image_size=image_size, color_mode=color_mode, batch_size=int(batch_size), validation_split=validation_split,
-        seed=seed, shuffle=shuffle, label_mode=label_mode, interpolation=interpolation,
+        image_size=image_size,
+        color_mode=color_mode,
+        batch_size=int(batch_size),
+        validation_split=validation_split,
+        seed=seed,
+        shuffle=shuffle,
+        label_mode=label_mode,
+        interpolation=interpolation,
     )
 
     pipeline = "image_dataset_from_directory"
@@ -120,9 +128,17 @@ def load(
         "centering": info.centering,
     }
     return LoadedData(
-        train=train, val=val, test=test, class_names=list(info.classes),
-        input_shape=(int(image_size[0]), int(image_size[1]), channels), info=info, warnings=warns,
-        preprocessing=preprocessing, counts=counts, cached=cache, pipeline=pipeline,
+        train=train,
+        val=val,
+        test=test,
+        class_names=list(info.classes),
+        input_shape=(int(image_size[0]), int(image_size[1]), channels),
+        info=info,
+        warnings=warns,
+        preprocessing=preprocessing,
+        counts=counts,
+        cached=cache,
+        pipeline=pipeline,
     )
 
 
@@ -201,33 +217,82 @@ def _from_arrays(images: np.ndarray, labels, batch_size: int, shuffle: bool, see
 # image_dataset_from_directory
 
 
-def _load_keras(info, train_split, cache, resized, *, image_size, color_mode, batch_size, validation_split, seed,
-                shuffle, label_mode, interpolation):
-    import keras
-    import tensorflow as tf
+def _load_keras(
+    info,
+    train_split,
+    cache,
+    resized,
+    *,
+    image_size,
+    color_mode,
+    batch_size,
+    validation_split,
+    seed,
+    shuffle,
+    label_mode,
+    interpolation,
+):
 
     root = info.path / info.split_dirs[train_split]
     common = dict(
-        labels="inferred", class_names=list(info.classes), color_mode=color_mode, image_size=tuple(image_size),
-        interpolation=interpolation, verbose=False,
+        labels="inferred",
+        class_names=list(info.classes),
+        color_mode=color_mode,
+        image_size=tuple(image_size),
+        interpolation=interpolation,
+        verbose=False,
     )
     quiet = contextlib.redirect_stdout(io.StringIO())  # it prints "Found N files ..." lines
     read_batch = 256 if cache else batch_size
     read_mode = "int" if cache else label_mode
     with quiet:
-        return _read_keras(info, train_split, cache, resized, root, common, read_batch, read_mode, image_size,
-                           batch_size, validation_split, seed, shuffle, label_mode)
+        return _read_keras(
+            info,
+            train_split,
+            cache,
+            resized,
+            root,
+            common,
+            read_batch,
+            read_mode,
+            image_size,
+            batch_size,
+            validation_split,
+            seed,
+            shuffle,
+            label_mode,
+        )
 
 
-def _read_keras(info, train_split, cache, resized, root, common, read_batch, read_mode, image_size, batch_size,
-                validation_split, seed, shuffle, label_mode):
+def _read_keras(
+    info,
+    train_split,
+    cache,
+    resized,
+    root,
+    common,
+    read_batch,
+    read_mode,
+    image_size,
+    batch_size,
+    validation_split,
+    seed,
+    shuffle,
+    label_mode,
+):
     import keras
     import tensorflow as tf
 
     if validation_split:
         train, val = keras.utils.image_dataset_from_directory(
-            str(root), label_mode=read_mode, batch_size=read_batch, shuffle=True, seed=seed,
-            validation_split=validation_split, subset="both", **common,
+            str(root),
+            label_mode=read_mode,
+            batch_size=read_batch,
+            shuffle=True,
+            seed=seed,
+            validation_split=validation_split,
+            subset="both",
+            **common,
         )
     else:
         train = keras.utils.image_dataset_from_directory(
@@ -237,7 +302,10 @@ def _read_keras(info, train_split, cache, resized, root, common, read_batch, rea
     test = None
     if info.has_test:
         test = keras.utils.image_dataset_from_directory(
-            str(info.path / info.split_dirs["Test"]), label_mode=read_mode, batch_size=read_batch, shuffle=False,
+            str(info.path / info.split_dirs["Test"]),
+            label_mode=read_mode,
+            batch_size=read_batch,
+            shuffle=False,
             **common,
         )
     counts = {}
@@ -299,8 +367,20 @@ def _split(files: list, labels: np.ndarray, validation_split: float, seed):
     return pick(train_idx), (pick(val_idx) if n_val else None)
 
 
-def _load_pillow(info, train_split, cache, *, image_size, color_mode, batch_size, validation_split, seed, shuffle,
-                 label_mode, interpolation):
+def _load_pillow(
+    info,
+    train_split,
+    cache,
+    *,
+    image_size,
+    color_mode,
+    batch_size,
+    validation_split,
+    seed,
+    shuffle,
+    label_mode,
+    interpolation,
+):
     index = {name: i for i, name in enumerate(info.classes)}
     pool = [(info.path / rel, index[c]) for rel, c in info.files.get(train_split, []) if c in index]
     files = [f for f, _ in pool]

@@ -16,7 +16,9 @@ def count_rows(info: DatasetInfo) -> list[dict]:
     return [{"class": c, **{split: info.counts[split].get(c, 0) for split in info.counts}} for c in info.classes]
 
 
-def sample_paths(info: DatasetInfo, per_class: int = 6, split: str | None = None, seed: int = 0) -> dict[str, list[Path]]:
+def sample_paths(
+    info: DatasetInfo, per_class: int = 6, split: str | None = None, seed: int = 0
+) -> dict[str, list[Path]]:
     """Up to `per_class` usable image files of each class, picked reproducibly from `split` (default: the first)."""
     split = split or next(iter(info.files), None)
     by_class: dict[str, list[str]] = {c: [] for c in info.classes}
@@ -32,8 +34,9 @@ def sample_paths(info: DatasetInfo, per_class: int = 6, split: str | None = None
     return picked
 
 
-def sample_grid(samples: dict[str, list[Path]] | DatasetInfo, per_class: int = 6, cell: int = 56,
-                label_width: int = 48) -> Image.Image:
+def sample_grid(
+    samples: dict[str, list[Path]] | DatasetInfo, per_class: int = 6, cell: int = 56, label_width: int = 48
+) -> Image.Image:
     """A grid image: one row per class (its name on the left), `per_class` samples across."""
     if isinstance(samples, DatasetInfo):
         samples = sample_paths(samples, per_class=per_class)

@@ -18,9 +18,15 @@ class LiveMetrics(keras.callbacks.Callback):
     """Records batch and epoch logs into a sink and asks Keras to stop when the sink says so.
 
     Per batch it only stores the floats Keras already produced, under the sink's lock: no rendering, no tensor
-    conversion, no disk I/O. The sink (a ``Job``) provides ``record_batch(epoch, batch, logs) -> bool`` (True to
-    stop), ``record_epoch_begin(epoch)``, ``record_epoch_end(epoch, logs)`` and ``stop_requested``.
+    conversion, no disk I/O. It is safe for Keras' asynchronous batch dispatch, so recording runs beside the
+    training loop instead of holding it up. A stop request is also checked before each batch, so training ends
+    at most one batch after ``stop()``. A NaN or infinite loss stops training too (like TerminateOnNaN).
+
+    The sink (a ``Job``) provides ``record_batch(epoch, batch, logs) -> bool`` (True to stop),
+    ``record_epoch_begin(epoch)``, ``record_epoch_end(epoch, logs)`` and ``stop_requested``.
     """
+
+    async_safe = True
 
     def __init__(self, sink):
         super().__init__()
@@ -30,6 +36,10 @@ class LiveMetrics(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self.sink.record_epoch_begin(epoch)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.sink.stop_requested:
+            self.model.stop_training = True
 
     def on_train_batch_end(self, batch, logs=None):
         if self.sink.record_batch(self._epoch, batch, logs):
@@ -132,6 +142,8 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
 class TerminalProgress(keras.callbacks.Callback):
     """A one-line progress bar on a terminal (stderr by default); one line per epoch when not a terminal."""
+
+    async_safe = True
 
     def __init__(self, epochs, stream=None, width=24, interval=0.25):
         super().__init__()

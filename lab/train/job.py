@@ -246,11 +246,18 @@ class Job:
         entry["epoch"] = epoch + 1
         entry["batch"] = batch + 1
         with self._lock:
-            self._batch = batch + 1
-            self._batch_log.append(entry)
+            # Keras may hand batches to several threads; keep the log in batch order all the same.
+            log = self._batch_log
+            at = len(log)
+            while at and log[at - 1]["epoch"] == entry["epoch"] and log[at - 1]["batch"] > entry["batch"]:
+                at -= 1
+            log.insert(at, entry) if at < len(log) else log.append(entry)
+            self._batch = max(self._batch, batch + 1)
         loss = entry.get("loss")
-        if loss is not None and not math.isfinite(loss) and self._nan_at is None:
-            self._nan_at = (epoch + 1, batch + 1)
+        if loss is not None and not math.isfinite(loss) and self.config.terminate_on_nan:
+            if self._nan_at is None:
+                self._nan_at = (epoch + 1, batch + 1)
+            return True
         if self._stop.is_set():
             self._cut_short = True
             return True
@@ -439,9 +446,7 @@ class Job:
             self._diagnose([diagnostics.check_inputs(spec, max_pixel)])
 
         model_path = self.run_dir / runs.MODEL
-        callback_list = [cbs.LiveMetrics(self)]
-        if config.terminate_on_nan:
-            callback_list.append(keras.callbacks.TerminateOnNaN())
+        callback_list = [cbs.LiveMetrics(self)]  # records, stops on request and on a NaN loss
         early = None
         if config.early_stopping:
             early = keras.callbacks.EarlyStopping(**_monitor_defaults(config.early_stopping, val is not None))

@@ -216,7 +216,7 @@ def job_view(job) -> None:
     snap = _snapshot(job)
     status = snap.get("status", "unknown")
     active = status in ACTIVE
-    name = Path(snap.get("run_dir") or "").name or "this run"
+    name = snap.get("name") or Path(snap.get("run_dir") or "").name or "this run"
     if status == "queued":
         place = snap.get("queue_position")
         st.info(f"Queued{f' (place {place} in the queue)' if place else ''}: another run is training; this one "
@@ -261,37 +261,40 @@ def render() -> None:
     dataset = state.get(state.DATASET)
     spec = state.get(state.SPEC)
     load_params = dict(state.get(state.LOAD_PARAMS) or {})
+    job = shown_job()
+    active = job is not None and _snapshot(job).get("status") in ACTIVE
 
-    with st.container(border=True):
+    live_area = st.container()
+    with st.expander("Settings", expanded=not active):
         st.caption(f"Dataset: **{Path(dataset).name if dataset else 'none chosen'}**"
                    + (f" · model: **{len(spec.get('layers', []))} layers**" if spec else ""))
         settings = _settings(load_params)
         reasons = blockers(dataset, spec)
         for reason in reasons:
             st.error(reason)
-        start = st.button("Start training", key="train_start", type="primary", disabled=bool(reasons),
+        label = "Queue another run" if active else "Start training"
+        start = st.button(label, key="train_start", type="primary", disabled=bool(reasons),
                           help=reasons[0] if reasons else "Trains in the background; the page stays usable.")
     if start and not reasons:
         try:
-            job = _submit(dataset, spec, load_params, settings)
+            new_job = _submit(dataset, spec, load_params, settings)
         except LabError as error:
             st.error(str(error))
         else:
-            st.session_state[LAST_JOB] = job
+            st.session_state[LAST_JOB] = new_job
             time.sleep(0.2)  # the first snapshot then already says running or queued
+            st.rerun()  # redraw with the settings folded and the live view ticking
 
-    job = shown_job()
-    if job is None:
-        st.info("No training yet. Set the options above and press **Start training**.")
-        return
+    with live_area:
+        if job is None:
+            st.info("No training yet. Open **Settings** below, then press **Start training**.")
+            return
 
-    active = _snapshot(job).get("status") in ACTIVE
+        @st.fragment(run_every=1.0 if active else None)
+        def live() -> None:
+            current = shown_job()
+            job_view(current)
+            if active and _snapshot(current).get("status") not in ACTIVE:
+                st.rerun()  # the job ended: redraw the page once, without the timer
 
-    @st.fragment(run_every=1.0 if active else None)
-    def live() -> None:
-        current = shown_job()
-        job_view(current)
-        if active and _snapshot(current).get("status") not in ACTIVE:
-            st.rerun()  # the job ended: redraw the page once, without the timer
-
-    live()
+        live()

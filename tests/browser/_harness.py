@@ -62,7 +62,7 @@ def streamlit_server(data_dir: Path, runs_dir: Path, log: Path):
 
 
 @contextmanager
-def chromium(user_data_dir: Path, fake_video: Path | None = None):
+def chromium(user_data_dir: Path, fake_video: Path | None = None, viewport=(1400, 1000)):
     """A Playwright Chromium browser (headless), with a fake camera fed from ``fake_video`` when given."""
     from playwright.sync_api import sync_playwright
 
@@ -73,7 +73,7 @@ def chromium(user_data_dir: Path, fake_video: Path | None = None):
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(user_data_dir), executable_path=CHROMIUM, headless=True, args=args,
-            viewport={"width": 1400, "height": 1000}, permissions=["camera"] if fake_video else [])
+            viewport={"width": viewport[0], "height": viewport[1]}, permissions=["camera"] if fake_video else [])
         try:
             yield context
         finally:
