@@ -43,8 +43,8 @@ _CONVERTED_MODES = {
 
 
 def default_root() -> Path:
-    """The repository's Data/ folder (or $LAB_DATA when set)."""
-    env = os.environ.get("LAB_DATA")
+    """The repository's Data/ folder (or $CNN_LAB_DATA when set)."""
+    env = os.environ.get("CNN_LAB_DATA")
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[2] / "Data"

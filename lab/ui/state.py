@@ -14,12 +14,15 @@ RUN = "run"                # str path of the run chosen for prediction
 SPEC_OK = "spec_ok"        # bool: the Architecture page found no errors in SPEC (Train page: also run check())
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def data_root() -> Path:
-    return Path(os.environ.get("CNN_LAB_DATA", "Data"))
+    return Path(os.environ.get("CNN_LAB_DATA") or ROOT / "Data")
 
 
 def runs_root() -> Path:
-    return Path(os.environ.get("CNN_LAB_RUNS", "runs"))
+    return Path(os.environ.get("CNN_LAB_RUNS") or ROOT / "runs")
 
 
 def get(key: str, default=None):
