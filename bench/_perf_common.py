@@ -27,7 +27,7 @@ def fmt_times(values, unit="s", scale=1.0) -> str:
 
 def machine() -> str:
     try:
-        load = "load %.2f %.2f %.2f" % os.getloadavg()
+        load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     except OSError:
         load = "load ?"
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {load}"

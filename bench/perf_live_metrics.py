@@ -51,6 +51,7 @@ def job_costs(jobs, cbs, spec, loaded, steps, epochs) -> dict:
         sink.model = model
         cl = CallbackList([cb(sink) for cb in callbacks], add_history=True, model=model)
         cl.set_params({"epochs": epochs, "steps": steps, "verbose": 0})
+        cl._async_train = False  # the work itself, in this thread (async dispatch only moves it to another one)
         cl.on_train_begin()
         began = time.perf_counter()
         for i in range(n):
@@ -199,13 +200,14 @@ def main() -> int:
     parts = job_costs(jobs, cbs, spec, loaded, steps, epochs)
     epoch_seconds = median(steady["plain"])
     per_epoch_extra = parts["per_batch_s"] * steps + parts["per_epoch_s"]
-    print(f"per batch: Keras callback path with LiveMetrics {parts['sync_us']:.1f} us vs plain fit's "
-          f"{parts['async_us']:.1f} us; per epoch: " + ", ".join(f"{k} {v:.1f} ms" for k, v in parts['epoch_ms'].items()))
+    print(f"per batch: Keras's callback work with LiveMetrics {parts['sync_us']:.1f} us vs without it "
+          f"{parts['async_us']:.1f} us; per epoch: "
+          + ", ".join(f"{k} {v:.1f} ms" for k, v in parts["epoch_ms"].items()))
     estimate = 1 + per_epoch_extra / epoch_seconds
     print(f"estimated job/plain from the parts: {estimate:.3f} (extra {per_epoch_extra * 1000:.0f} ms on a "
           f"{epoch_seconds:.2f} s epoch of {steps} batches)")
 
-    ok = ratios["job"] <= TARGET
+    ok = ratios["job"] <= TARGET and estimate <= TARGET  # whole epochs are noisy here: both must hold
     print(f"SUMMARY live-metrics overhead: job/plain epoch ratio {ratios['job']:.3f} (live callback only "
           f"{ratios['live']:.3f}; from the parts {estimate:.3f}; target <= {TARGET}) {verdict(ok)}")
     return 0

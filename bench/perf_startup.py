@@ -6,7 +6,8 @@ one finished run made before the rounds start). Chromium (Playwright, headless) 
 start is not counted. Times are taken from the server's launch:
 
 - first draw: the Dataset page's heading is on screen;
-- page done:  the first script run has finished (Streamlit's status widget stops saying "running");
+- page done:  the dataset picker is on screen and the first script run has finished (Streamlit's status
+  widget no longer says "running");
   this is the figure the target applies to (< 4 s);
 - TensorFlow: one more round with CNN_LAB_TF_PRELOAD=0 checks that the server process has no TensorFlow
   library mapped after the first page is drawn (the lab imports it in the background only after drawing).
@@ -27,9 +28,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from _perf_common import machine, median, verdict
+from PIL import Image
 
 TARGET_START_S = 4.0
 
@@ -60,8 +60,8 @@ def one_round(tmp: Path, context, preload: bool, predict: bool) -> dict:
         page.goto(server.url)
         page.get_by_role("heading", name="Dataset", level=1).wait_for(timeout=60_000)
         out["first_draw"] = time.perf_counter() - server.launched
+        page.locator("[data-testid=stSelectbox]").first.wait_for(timeout=60_000)  # the dataset picker
         wait_idle(page)
-        page.get_by_text("tiny").first.wait_for(timeout=60_000)
         out["page_done"] = time.perf_counter() - server.launched
         out["tf_after_draw"] = server.has_tensorflow()
         out["rss_mb"] = server.rss_mb()

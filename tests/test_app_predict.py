@@ -7,9 +7,9 @@ import base64
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from ui_support import APP, big_square, jpeg_bytes, make_dataset, open_page, png_bytes, square_image, train_run
 
 from lab.ui import state
-from ui_support import APP, big_square, jpeg_bytes, make_dataset, open_page, png_bytes, square_image, train_run
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +77,9 @@ def test_non_image_upload_gets_a_clear_message(env):
 
 
 def test_huge_image_gets_a_clear_message(env):
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buf = io.BytesIO()
     Image.new("L", (8000, 8000)).save(buf, "PNG")
@@ -100,30 +101,31 @@ def test_webcam_photo_gives_a_prediction(env):
     assert len(shown) == 1 and shown[0].startswith("### square"), shown
 
 
+def canvas_key() -> str:
+    """The canvas's key before any "Clear" (see lab.ui.predict.canvas_key)."""
+    return "predict_canvas_0"
+
+
 def canvas_value(arr: np.ndarray) -> dict:
     url = "data:image/png;base64," + base64.b64encode(png_bytes(arr)).decode("ascii")
     return {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}
 
 
 def test_canvas_drawing_gives_a_prediction(env):
-    from lab.ui.predict import canvas_key
-
     at = predict_page()
     assert any("Draw something" in i.value for i in at.info)  # empty canvas: a hint, no guess
     rgba = np.zeros((280, 280, 4), np.uint8)
     rgba[70:210, 70:210] = 255  # a white filled square, opaque on a transparent canvas
-    with_key = "predict_canvas_0"
-    at.session_state[with_key] = canvas_value(rgba)
+    at.session_state[canvas_key()] = canvas_value(rgba)
     at.run()
     assert not at.exception
     shown = guesses(at)
     assert len(shown) == 1 and shown[0].startswith("### square"), shown
-    assert canvas_key.__name__ == "canvas_key"
 
 
 def test_blank_canvas_gets_a_clear_message(env):
     at = predict_page()
-    at.session_state["predict_canvas_0"] = canvas_value(np.zeros((280, 280, 4), np.uint8))
+    at.session_state[canvas_key()] = canvas_value(np.zeros((280, 280, 4), np.uint8))
     at.run()
     assert not at.exception
     assert guesses(at) == []

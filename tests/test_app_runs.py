@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from ui_support import APP, make_dataset, open_page, tiny_spec, train_run
 
 from lab.ui import runs as runs_page
-from ui_support import APP, make_dataset, open_page, tiny_spec, train_run
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from ui_support import APP, make_dataset, open_page, tiny_spec
 
 from lab.ui import state, training
-from ui_support import APP, make_dataset, open_page, tiny_spec
 
 
 @pytest.fixture

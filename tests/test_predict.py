@@ -58,6 +58,17 @@ def test_generated_digit_round_trips_through_prepare():
     assert np.abs(again - digit.astype(np.float32)).mean() < 10
 
 
+def test_canvas_strokes_look_like_the_generated_digits():
+    """A 7 drawn on the canvas, with a thin, the default or a thick brush, is as heavy as generated 7s."""
+    rng = np.random.default_rng(0)
+    generated = [sample_digits.render_digit("7", rng).mean() for _ in range(150)]
+    low, high = np.percentile(generated, [1, 99])
+    for width in (10, 22, 40):
+        image = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+        ImageDraw.Draw(image).line([(60, 50), (200, 50), (110, 240)], fill=(255, 255, 255, 255), width=width)
+        drawn = prepare(image, DIGITS).array[..., 0]
+        assert low <= drawn.mean() <= high, f"brush {width}: mean {drawn.mean():.1f} outside {low:.1f}..{high:.1f}"
+
 def test_plain_resize_for_other_datasets_and_rgb():
     photo = Image.fromarray(np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (48, 1)))
     out = prepare(

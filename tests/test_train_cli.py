@@ -88,3 +88,25 @@ def test_unknown_classes_are_refused(trained, tmp_path, capsys):
     other = make_dataset(tmp_path / "other", train_per_class=0, test_per_class=2, classes=("blob", "zebra"))
     assert main(["evaluate", str(out), "--data", str(other)]) == 2
     assert "zebra" in capsys.readouterr().err
+
+
+def test_multiworker_strategy_from_tf_config(trained, tmp_path):
+    import socket
+
+    data, _, _ = trained
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        port = sock.getsockname()[1]
+    tf_config = {"cluster": {"worker": [f"localhost:{port}"]}, "task": {"type": "worker", "index": 0}}
+    spec_path = tmp_path / "tiny.json"
+    spec_path.write_text(json.dumps(small_spec()))
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lab", "train", "--data", str(data), "--spec", str(spec_path), "--epochs", "1",
+         "--batch-size", "8", "--out", str(out), "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_CONFIG": json.dumps(tf_config)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["epochs"] == 1
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["strategy"]["name"] == "MultiWorkerMirroredStrategy" and meta["status"] == "finished"

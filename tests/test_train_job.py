@@ -139,6 +139,28 @@ def test_diagnostics_fire_on_a_model_that_cannot_learn(dataset, tmp_path):
     assert "ln(3)" in guessing["message"]
 
 
+class PoisonWeights(keras.callbacks.Callback):
+    """Turns every weight into NaN in the middle of epoch 2, so the next batch's loss is NaN."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.model._lab_epoch == 1 and batch == 2:
+            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model._lab_epoch = epoch
+
+
+def test_nan_loss_stops_keeps_the_best_model_and_explains(dataset, tmp_path):
+    snap = jobs.Job(config(dataset, tmp_path, epochs=5, callbacks=[PoisonWeights()])).run()
+    assert snap["status"] == "stopped", snap["messages"]
+    nan = next(d for d in snap["diagnostics"] if d["code"] == "nan_loss")
+    assert "epoch 2, batch 4" in nan["message"] and "0.001" in nan["message"]  # 10x below the spec's 0.01
+    assert len(snap["history"]) == 2 and math.isnan(snap["history"][1]["loss"])
+    assert snap["best"]["epoch"] == 1 and snap["metrics"]["accuracy"] > 0.3  # evaluated with epoch 1's weights
+    model = runs.load_model_file(runs.Path(snap["run_dir"]) / "model.keras")
+    assert np.isfinite(model.predict(np.zeros((1, 16, 16, 1)), verbose=0)).all()
+
+
 def test_failures_become_status_failed_with_one_sentence(dataset, tmp_path):
     bad = small_spec()
     bad["compile"]["loss"] = "binary_crossentropy"

@@ -31,7 +31,7 @@ NAME = "sketch-digits"
 CLASSES = [str(d) for d in range(10)]
 TRAIN_PER_CLASS = 1000
 TEST_PER_CLASS = 200
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 METADATA_FILE = "dataset.json"
 
 _RENDER = 112  # render canvas side, 4x the final 28
@@ -259,6 +259,100 @@ TEMPLATES: dict[str, list[list[list[tuple[float, float]]]]] = {
 
 
 # ----------------------------------------------------------------------------------------------
+# Digits with many common forms are also built from a few random choices, so that the forms mix
+# freely (a 1 with or without its flag and foot, a 7 with or without the crossbar, an 8 as one
+# figure-eight stroke or two loops of different sizes).
+
+
+def _one(rng: np.random.Generator):
+    top_x = 0.5 + rng.uniform(-0.05, 0.1)
+    bottom = (0.5 + rng.uniform(-0.12, 0.04), 1.0)
+    bend = rng.normal(0.0, 0.03)
+    stem = [(top_x, 0.0), ((top_x + bottom[0]) / 2 + bend, 0.5), bottom]
+    strokes = []
+    flag = rng.random() < 0.7
+    length = rng.uniform(0.12, 0.45)
+    if flag:  # the upstroke into the top: short tick to long diagonal, straight or bowed
+        drop = length * rng.uniform(0.6, 1.4)  # steeper than a 7's bar
+        start = (top_x - length, drop)
+        if rng.random() < 0.4:
+            mid = (top_x - length * 0.45, drop * 0.45 + rng.uniform(-0.08, 0.02))
+            flag_seg = [start, mid, (top_x, 0.0)]
+        else:
+            flag_seg = [start, (top_x, 0.0)]
+        stroke = [flag_seg, stem]
+    else:
+        stroke = [stem]
+    foot = rng.random() < 0.2 and (not flag or length < 0.25)
+    if foot:  # the stem turns right at the bottom, as in a quick L-like 1
+        stroke[-1] = stem[:2] + [(bottom[0] + 0.02, 0.92)]
+        stroke.append([(bottom[0] + 0.02, 0.92), (bottom[0] + rng.uniform(0.15, 0.4), 1.0 - rng.uniform(0.0, 0.1))])
+    strokes.append(stroke)
+    if not foot and (not flag or length < 0.3) and rng.random() < 0.35:  # a base serif (with a long flag it reads as a 2)
+        left, right = rng.uniform(0.1, 0.35), rng.uniform(0.1, 0.35)
+        strokes.append([[(bottom[0] - left, 1.0), (bottom[0] + right, 1.0)]])
+    return strokes
+
+
+def _seven(rng: np.random.Generator):
+    left = rng.uniform(0.0, 0.2)
+    right = rng.uniform(0.8, 1.0)
+    top = [(left, rng.uniform(-0.04, 0.06)), (right, 0.0)]
+    if rng.random() < 0.25:  # the bar bows upwards
+        top = [top[0], ((left + right) / 2, rng.uniform(-0.08, -0.02)), top[1]]
+    foot_x = rng.uniform(0.25, 0.6)
+    if rng.random() < 0.5:
+        stem = [(right, 0.0), (foot_x, 1.0)]
+    else:  # steep at first or at the end
+        mid_x = (right + foot_x) / 2 + rng.uniform(-0.12, 0.12)
+        stem = [(right, 0.0), (mid_x, 0.5), (foot_x, 1.0)]
+    stroke = [top, stem]
+    if rng.random() < 0.25:  # a short downward hook where the pen starts
+        stroke.insert(0, [(left - 0.02, rng.uniform(0.12, 0.25)), top[0]])
+    strokes = [stroke]
+    if rng.random() < 0.45:  # the crossbar through the middle of the stem
+        y = rng.uniform(0.4, 0.6)
+        x = right + (foot_x - right) * y
+        width_left, width_right = rng.uniform(0.15, 0.35), rng.uniform(0.1, 0.3)
+        strokes.append([[(x - width_left, y + rng.uniform(-0.03, 0.03)), (x + width_right, y)]])
+    return strokes
+
+
+def _eight(rng: np.random.Generator):
+    cx = 0.5
+    waist = rng.uniform(0.36, 0.55)  # where the loops meet: a small upper loop sits higher
+    upper = rng.uniform(0.18, 0.36)  # half-widths of the loops
+    lower = rng.uniform(max(upper, 0.24), 0.42)
+    tilt = rng.normal(0.0, 0.05)  # the upper loop leans left or right of the lower one
+    if rng.random() < 0.35:  # two separate loops, stacked
+        ry_top, ry_bottom = waist / 2, (1.0 - waist) / 2
+        first = _arc(cx + tilt, ry_top, upper, ry_top, 90, 450, 11)
+        second = _arc(cx, waist + ry_bottom, lower, ry_bottom, -90, 270, 11)
+        return [[first], [second]]
+    u, lo = waist / 2, waist + (1.0 - waist) / 2
+    gap = rng.uniform(0.0, 0.15) if rng.random() < 0.6 else rng.uniform(0.15, 0.3)  # open or closed top
+    points = [
+        (cx + tilt + upper * 0.85, 0.12 + gap * 0.5),
+        (cx + tilt, 0.0),
+        (cx + tilt - upper, u),
+        (cx, waist),
+        (cx + lower, lo),
+        (cx, 1.0),
+        (cx - lower, lo),
+        (cx, waist),
+        (cx + tilt + upper, u - gap),
+        (cx + tilt + upper * 0.55, 0.02 + gap),
+    ]
+    if rng.random() < 0.5:  # drawn the other way round: mirror
+        points = [(1.0 - x, y) for x, y in points]
+    return [[points]]
+
+
+BUILDERS = {"1": _one, "7": _seven, "8": _eight}
+BUILT_SHARE = 0.6  # share of these digits that come from the builders instead of the fixed templates
+
+
+# ----------------------------------------------------------------------------------------------
 # Geometry.
 
 
@@ -302,8 +396,11 @@ def _stretch_table(top: int) -> list[int]:
 
 def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
     """One handwritten-looking digit as a 28x28 uint8 array (white on black, MNIST-normalised)."""
-    variants = TEMPLATES[digit]
-    template = variants[int(rng.integers(len(variants)))]
+    if digit in BUILDERS and rng.random() < BUILT_SHARE:
+        template = BUILDERS[digit](rng)
+    else:
+        variants = TEMPLATES[digit]
+        template = variants[int(rng.integers(len(variants)))]
 
     jitter = rng.uniform(0.02, 0.055)
     angle = math.radians(rng.normal(0.0, 7.0))
@@ -333,9 +430,10 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
         curve = np.stack([x * cos_a - y * sin_a, x * sin_a + y * cos_a], axis=1)
         strokes.append(curve)
 
-    pen = (
-        rng.uniform(2.6, 7.5) if rng.random() < 0.7 else rng.uniform(7.5, 11.0)
-    )  # radius at 4x; the digit is about 80 px tall
+    # Pen radius at 4x (the digit is about 80 px tall): mostly medium, some fine pens (a thin brush on
+    # the drawing canvas), some markers.
+    kind = rng.random()
+    pen = rng.uniform(1.0, 2.6) if kind < 0.1 else rng.uniform(2.6, 7.5) if kind < 0.8 else rng.uniform(7.5, 11.0)
     image = Image.new("L", (_RENDER, _RENDER), 0)
     draw = ImageDraw.Draw(image)
     scale = 80.0
@@ -377,7 +475,7 @@ def _low_resolution(out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     bbox = imaging.ink_bbox(out, 0)
     top, left, bottom, right = bbox
     crop = Image.fromarray(out[top:bottom, left:right], "L")
-    if rng.random() < 0.4:  # scanners that fill the whole cell stretch narrow digits to a square
+    if rng.random() < 0.15:  # scanners that fill the whole cell stretch narrow digits to a square
         small = crop.resize((side, side), Image.BOX)
     else:
         h, w = bottom - top, right - left

@@ -142,7 +142,18 @@ class Job:
         return self._stop.is_set()
 
     def snapshot(self) -> dict:
-        """A consistent copy of the job's state; cheap enough to call every second from another thread."""
+        """A consistent copy of the job's state; cheap enough to call every second from another thread.
+
+        Keys: id, name, status (queued, running, stopping, finished, stopped, failed), epoch (1-based, 0 before
+        the first), epochs, batch (batches done in this epoch), batches (per epoch, None until known),
+        batch_log (list of {"epoch", "batch", "loss", metrics...}: Keras' running means within the epoch),
+        history (list of {"epoch", "loss", metrics, "val_loss", val metrics, "learning_rate", "seconds"}),
+        elapsed and eta (seconds; eta None while unknown), messages (list of str), diagnostics (the ones that
+        hold now, as dicts: code, level, title, message, epoch), diagnosis_log (every diagnosis made),
+        run_dir, error (one sentence or None), metrics (the final evaluation or None), best ({"epoch",
+        "monitor", "value", "loss", "val_loss", ...} or None), class_names, learning_rate, queue_position
+        (0 running, 1 next in line, ...; None when done).
+        """
         with self._lock:
             now = time.monotonic()
             epochs = self.config.epochs
@@ -409,8 +420,9 @@ class Job:
         train, val, test = loaded.train, loaded.val, getattr(loaded, "test", None)
         if strategy.num_replicas_in_sync > 1 or _is_multiworker(strategy):
             train, val, test = (_shard_by_data(ds) for ds in (train, val, test))
-            self.message(f"Training on {strategy.num_replicas_in_sync} replicas with {type(strategy).__name__}; "
-                         f"each step splits a batch of {config.batch_size} between them.")
+            replicas = strategy.num_replicas_in_sync
+            self.message(f"Training on {replicas} replica{'s' if replicas != 1 else ''} with "
+                         f"{strategy_name(strategy)}; each step splits a batch of {config.batch_size} between them.")
 
         with strategy.scope():
             model = build_model(spec, seed=config.seed)
@@ -435,7 +447,7 @@ class Job:
             "seed": config.seed,
             "config": _json_config(config),
             "versions": runs.versions(),
-            "strategy": {"name": type(strategy).__name__, "replicas": int(strategy.num_replicas_in_sync)},
+            "strategy": {"name": strategy_name(strategy), "replicas": int(strategy.num_replicas_in_sync)},
             **runs.process_tag(),
         }
         runs.write_json_atomic(self.run_dir / runs.SPEC, spec)
@@ -615,7 +627,17 @@ def make_strategy(kind: str = "auto"):
 
 
 def _is_multiworker(strategy) -> bool:
-    return "MultiWorker" in type(strategy).__name__
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def strategy_name(strategy) -> str:
+    """The public tf.distribute name of a strategy (MultiWorkerMirroredStrategy, MirroredStrategy, ...)."""
+    if _is_multiworker(strategy):
+        return "MultiWorkerMirroredStrategy"
+    name = type(strategy).__name__
+    return "default" if name.startswith("_Default") else name
 
 
 def _is_chief(strategy) -> bool:

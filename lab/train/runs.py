@@ -233,7 +233,7 @@ def _process_alive(meta: dict) -> bool:
     if pid == os.getpid():
         from lab.train import job as _job
 
-        return _job.is_active_run(meta.get("run_dir") or "") if "run_dir" in meta else True
+        return _job.is_active_run(meta["run_dir"]) if meta.get("run_dir") else True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -89,7 +89,8 @@ def live_frame(batch_log: list[dict], history: list[dict], batches: int | None =
     return pd.DataFrame.from_records(records, columns=["x", "metric", "series", "value"])
 
 
-def _metric_panel(frame: pd.DataFrame, metric: str, title: str, height: int) -> alt.LayerChart:
+def _metric_panel(frame: pd.DataFrame, metric: str, title: str, height: int,
+                  epochs: int | None = None) -> alt.LayerChart:
     data = frame[frame["metric"] == metric]
     color = alt.Color("series:N", scale=alt.Scale(domain=SERIES_ORDER, range=SERIES_COLORS),
                       legend=alt.Legend(title=None, orient="bottom"))
@@ -107,11 +108,14 @@ def _metric_panel(frame: pd.DataFrame, metric: str, title: str, height: int) -> 
     return alt.layer(batch, smooth, epoch_lines).properties(title=title, height=height)
 
 
-def training_chart(frame: pd.DataFrame, height: int = 260) -> alt.HConcatChart:
-    """Loss and accuracy side by side: thin per-batch line, smoothed line, and per-epoch points."""
-    panels = [_metric_panel(frame, "loss", "loss", height)]
+def training_chart(frame: pd.DataFrame, height: int = 260, epochs: int | None = None) -> alt.HConcatChart:
+    """Loss and accuracy side by side: thin per-batch line, smoothed line, and per-epoch points.
+
+    With ``epochs`` the x axis spans the whole run, so the curves grow from left to right.
+    """
+    panels = [_metric_panel(frame, "loss", "loss", height, epochs)]
     if (frame["metric"] == "accuracy").any():
-        panels.append(_metric_panel(frame, "accuracy", "accuracy", height))
+        panels.append(_metric_panel(frame, "accuracy", "accuracy", height, epochs))
     return alt.hconcat(*panels).resolve_scale(color="shared")
 
 

@@ -20,7 +20,7 @@ INVERT_LABELS = {"auto": "Auto", "invert": "Invert", "keep": "Don't invert"}
 CANVAS_ROUND = "predict_canvas_round"  # bumped by "Clear" so the canvas gets a new key and starts empty
 MAX_PIXELS = 40_000_000  # refuse to decode anything larger (an 8000×8000 photo is 64 MP)
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "webp", "gif"]
-SHOWN = 140  # pixels: small images are enlarged to about this size, pixel by pixel
+SHOWN = 112  # pixels: small images are enlarged to about this size, pixel by pixel
 
 
 def canvas_key() -> str:
@@ -247,7 +247,7 @@ def _show(name: str, image, crop, run, model, invert) -> None:
         except LabError as error:
             st.info(f"{name}: {error}")
             return
-        photo, steps, guesses = st.columns([2, 4, 3])
+        photo, steps, guesses = st.columns([2, 5, 3])
         with photo:
             st.image(image, caption=f"{name} ({image.size[0]}×{image.size[1]})", width=160)
         with steps:

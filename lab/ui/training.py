@@ -173,7 +173,7 @@ def progress_text(snap: dict) -> tuple[float, str]:
 def _diagnostics(snap: dict) -> None:
     for item in snap.get("diagnostics") or []:
         if not isinstance(item, dict):
-            item = getattr(item, "to_dict", lambda: {"message": str(item)})()
+            item = item.to_dict() if hasattr(item, "to_dict") else {"message": str(item)}
         title = item.get("title")
         text = f"**{title}.** {item.get('message', '')}" if title else item.get("message", "")
         (st.error if item.get("level") == "error" else st.warning)(text, icon="⚠️")
@@ -182,7 +182,7 @@ def _diagnostics(snap: dict) -> None:
 def _messages(snap: dict) -> None:
     messages = [m for m in snap.get("messages") or [] if m]
     if messages:
-        with st.expander(f"Messages ({len(messages)})", expanded=snap.get("status") not in ACTIVE):
+        with st.expander(f"Messages ({len(messages)})", expanded=snap.get("status") == "failed"):
             for message in messages[-20:]:
                 st.markdown(f"- {message if isinstance(message, str) else message.get('text', message)}")
 
@@ -246,14 +246,15 @@ def job_view(job) -> None:
         st.toast("Stopping after the current batch; the best model so far is kept.")
 
     _diagnostics(snap)
+    if status in ("finished", "stopped"):
+        _summary(snap)
     frame = charts.live_frame(snap.get("batch_log") or [], snap.get("history") or [], snap.get("batches"))
     if not frame.empty:
-        st.altair_chart(charts.training_chart(frame), use_container_width=True)
+        planned = snap.get("epochs") if active else None  # a finished run's axis ends at its last epoch
+        st.altair_chart(charts.training_chart(frame, epochs=planned), use_container_width=True)
     elif active:
         st.caption("The chart appears after the first batch.")
     _messages(snap)
-    if status in ("finished", "stopped"):
-        _summary(snap)
 
 
 def render() -> None:

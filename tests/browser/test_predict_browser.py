@@ -10,74 +10,81 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _harness import (ARTIFACTS, CHROMIUM, chromium, open_page, streamlit_server, wait_for_pictures,  # noqa: E402
-                      write_y4m)
+from _harness import FAKE_CAMERA, open_page, wait_for_pictures  # noqa: E402
+from conftest import CHROMIUM, FLAGS, write_y4m  # noqa: E402
 from ui_support import make_dataset, train_run  # noqa: E402
-
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")]
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    """A server whose runs folder holds one model that tells a filled square from stripes."""
-    root = tmp_path_factory.mktemp("predict-browser")
-    data = make_dataset(root / "data", train=40)
-    train_run(data, root / "runs", epochs=4, name="squares")
-    with streamlit_server(root / "data", root / "runs", ARTIFACTS / "predict-browser-server.log") as url:
-        yield url, root
+def lab_data(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("Data")
+    make_dataset(root, train=40)
+    return root
 
 
-def webcam_picture() -> np.ndarray:
-    """640×480: a white filled square in the middle of a black frame."""
-    frame = np.zeros((480, 640), np.uint8)
-    frame[140:340, 220:420] = 255
-    return frame
+@pytest.fixture(scope="module")
+def lab_runs(lab_data, tmp_path_factory) -> Path:
+    """One model that tells a filled square from stripes."""
+    root = tmp_path_factory.mktemp("runs")
+    train_run(lab_data / "tiny", root, epochs=4, name="squares")
+    return root
 
 
-def guess_heading(page):
+def guess_heading(page) -> str:
     heading = page.locator("h3").filter(has_text="·").first
     heading.wait_for(timeout=60_000)
     return heading.inner_text()
 
 
-def test_draw_a_square_with_the_mouse(app, tmp_path):
-    url, _ = app
-    with chromium(tmp_path / "profile") as context:
-        page = context.new_page()
-        open_page(page, url, "predict")
-        canvas = page.locator("[data-testid=stBidiComponentIsolated] canvas").last
-        canvas.wait_for(timeout=60_000)
-        box = canvas.bounding_box()
-        assert box and box["width"] > 100
-        left, top = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
-        side = box["width"] * 0.4
-        for row in range(0, 9):  # fill a square with horizontal strokes, one drag each
-            y = top + side * row / 8
-            page.mouse.move(left, y)
-            page.mouse.down()
-            page.mouse.move(left + side, y, steps=8)
-            page.mouse.up()
-        text = guess_heading(page)
-        wait_for_pictures(page)
-        page.screenshot(path=str(ARTIFACTS / "predict-canvas.png"), full_page=True)
-        assert text.startswith("square"), text
+def test_draw_a_square_with_the_mouse(page, app_url, shoot, settle):
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    open_page(page, app_url, "predict")
+    canvas = page.locator("[data-testid=stBidiComponentIsolated] canvas").last
+    canvas.wait_for(timeout=60_000)
+    box = canvas.bounding_box()
+    assert box and box["width"] > 100
+    left, top = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
+    side = box["width"] * 0.4
+    page.mouse.move(left, top)
+    page.mouse.down()
+    for row in range(0, 9):  # fill a square with one zig-zag stroke
+        y = top + side * row / 8
+        page.mouse.move(left + side if row % 2 == 0 else left, y, steps=8)
+        page.mouse.move(left + side if row % 2 == 0 else left, y + side / 16, steps=2)
+    page.mouse.up()
+    text = guess_heading(page)
+    settle(page)
+    wait_for_pictures(page)
+    shoot(page, "predict-canvas")
+    assert text.startswith("square"), text
 
 
-def test_webcam_photo_of_a_square(app, tmp_path):
-    url, _ = app
-    video = write_y4m(tmp_path / "square.y4m", webcam_picture())
-    with chromium(tmp_path / "profile", fake_video=video) as context:
-        page = context.new_page()
-        open_page(page, url, "predict")
-        page.get_by_text("Webcam", exact=True).click()
-        camera = page.locator("[data-testid=stCameraInput]")
-        camera.wait_for(timeout=30_000)
-        page.wait_for_function(
-            """() => { const v = document.querySelector('[data-testid=stCameraInput] video');
-                      return v && v.readyState >= 2 && v.videoWidth > 0; }""", timeout=30_000)
-        page.get_by_role("button", name="Take Photo").click()
-        text = guess_heading(page)
-        wait_for_pictures(page)
-        page.screenshot(path=str(ARTIFACTS / "predict-webcam.png"), full_page=True)
-        assert text.startswith("square"), text
+@pytest.fixture
+def square_camera_page(_playwright, app_url, tmp_path):
+    """A page whose fake camera films a white filled square in the middle of a black 640×480 frame."""
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[140:340, 220:420] = 255
+    video = write_y4m(tmp_path / "square.y4m", frame)
+    instance = _playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                           args=[*FLAGS, *FAKE_CAMERA, f"--use-file-for-fake-video-capture={video}"])
+    context = instance.new_context(viewport={"width": 1400, "height": 1100})
+    context.grant_permissions(["camera"], origin=app_url)
+    yield context.new_page()
+    context.close()
+    instance.close()
+
+
+def test_webcam_photo_of_a_square(square_camera_page, app_url, shoot, settle):
+    page = square_camera_page
+    open_page(page, app_url, "predict")
+    page.get_by_text("Webcam", exact=True).click()
+    page.locator("[data-testid=stCameraInput]").wait_for(timeout=30_000)
+    page.wait_for_function(
+        """() => { const v = document.querySelector('[data-testid=stCameraInput] video');
+                  return v && v.readyState >= 2 && v.videoWidth > 0; }""", timeout=30_000)
+    page.get_by_role("button", name="Take Photo").click()
+    text = guess_heading(page)
+    settle(page)
+    wait_for_pictures(page)
+    shoot(page, "predict-webcam")
+    assert text.startswith("square"), text
