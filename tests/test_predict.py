@@ -69,6 +69,7 @@ def test_canvas_strokes_look_like_the_generated_digits():
         drawn = prepare(image, DIGITS).array[..., 0]
         assert low <= drawn.mean() <= high, f"brush {width}: mean {drawn.mean():.1f} outside {low:.1f}..{high:.1f}"
 
+
 def test_plain_resize_for_other_datasets_and_rgb():
     photo = Image.fromarray(np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (48, 1)))
     out = prepare(

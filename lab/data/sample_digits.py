@@ -288,7 +288,8 @@ def _one(rng: np.random.Generator):
         stroke[-1] = stem[:2] + [(bottom[0] + 0.02, 0.92)]
         stroke.append([(bottom[0] + 0.02, 0.92), (bottom[0] + rng.uniform(0.15, 0.4), 1.0 - rng.uniform(0.0, 0.1))])
     strokes.append(stroke)
-    if not foot and (not flag or length < 0.3) and rng.random() < 0.35:  # a base serif (with a long flag it reads as a 2)
+    # A base serif; not under a long flag, where the pair reads as a 2.
+    if not foot and (not flag or length < 0.3) and rng.random() < 0.35:
         left, right = rng.uniform(0.1, 0.35), rng.uniform(0.1, 0.35)
         strokes.append([[(bottom[0] - left, 1.0), (bottom[0] + right, 1.0)]])
     return strokes

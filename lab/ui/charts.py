@@ -94,7 +94,8 @@ def _metric_panel(frame: pd.DataFrame, metric: str, title: str, height: int,
     data = frame[frame["metric"] == metric]
     color = alt.Color("series:N", scale=alt.Scale(domain=SERIES_ORDER, range=SERIES_COLORS),
                       legend=alt.Legend(title=None, orient="bottom"))
-    x = alt.X("x:Q", title="epoch", axis=alt.Axis(tickMinStep=1))
+    x_scale = alt.Scale(domain=[0, int(epochs)], nice=False) if epochs else alt.Scale()
+    x = alt.X("x:Q", title="epoch", scale=x_scale, axis=alt.Axis(tickMinStep=1, format="d"))
     scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=False)
     y = alt.Y("value:Q", title=title, scale=scale)
     tooltip = [alt.Tooltip("series:N"), alt.Tooltip("x:Q", title="epoch", format=".2f"),
