@@ -338,6 +338,8 @@ def _check_compile(spec: dict, report: Report) -> None:
         if key in optimizer and rate(optimizer[key]):
             report.errors.append(Problem(None, f"The optimizer's {key} must be from 0 up to 1, "
                                                f"not {optimizer[key]!r}."))
+    if boolean(settings.get("jit_compile", True)):
+        report.errors.append(Problem(None, "The compile setting jit_compile must be true or false."))
     loss = settings.get("loss", "sparse_categorical_crossentropy")
     if loss not in LOSSES:
         report.errors.append(Problem(None, f"Loss {loss!r} is not supported; use one of {', '.join(LOSSES)}."))

@@ -5,6 +5,10 @@ Each layer has a hidden uid (``_arch_uids``, parallel to ``spec["layers"]``) tha
 so moving a layer moves its widgets' values with it. When the spec is replaced from outside the editor
 (a preset, an upload, the Dataset page adapting it), every layer gets a fresh uid and the widgets
 start again from the spec.
+
+The layers are listed one line each (type and key settings); only the selected layer's widgets are drawn,
+the others keep their values in the spec. The editor and the table are one ``st.fragment``, so a changed
+value reruns and redraws only them, not the navigation or the preset/upload box.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ GEN = "_arch_gen"        # bumps on every outside replacement; part of the compi
 COUNTER = "_arch_counter"
 NOTES = "_arch_notes"    # messages to show once at the top (what a preset/upload/dataset changed)
 UPLOADED = "_arch_uploaded"  # file_id of the last spec upload handled
+SELECTED = "_arch_selected"  # uid of the layer whose settings are shown
+PICK = "arch_layer"          # the layer list (a radio); SELECTED is the value that counts
 
 DEFAULT_PRESET = "recommended"
 NONE = "(none)"
@@ -57,6 +63,7 @@ def replace_spec(spec: dict, notes: list[str] | None = None) -> None:
     st.session_state[UIDS] = [_new_uid() for _ in spec.get("layers") or []]
     st.session_state[GEN] = st.session_state.get(GEN, 0) + 1
     st.session_state[SEEN] = copy.deepcopy(spec)
+    st.session_state.pop(SELECTED, None)
     if notes:
         st.session_state.setdefault(NOTES, []).extend(notes)
 
@@ -93,6 +100,29 @@ def _commit(spec: dict, uids: list[str]) -> None:
 
 # --- layer actions (button callbacks: they run before the page is drawn) --------------------------------------
 
+def _select(uid: str) -> None:
+    st.session_state[SELECTED] = uid
+
+
+def _on_pick() -> None:
+    picked = st.session_state.get(PICK)
+    if picked is not None:
+        _select(picked)
+
+
+def selected_uid() -> str | None:
+    """The selected layer's uid; the first Conv2D (or the first layer) when none is or it has gone."""
+    uids = st.session_state.get(UIDS) or []
+    uid = st.session_state.get(SELECTED)
+    if uid in uids:
+        return uid
+    layers = (st.session_state.get(state.SPEC) or {}).get("layers") or []
+    uid = next((u for u, layer in zip(uids, layers) if layer.get("type") == "Conv2D"), uids[0] if uids else None)
+    if uid is not None:
+        _select(uid)
+    return uid
+
+
 def _layers() -> tuple[dict, list[str]]:
     return copy.deepcopy(st.session_state[state.SPEC]), list(st.session_state[UIDS])
 
@@ -111,6 +141,8 @@ def _remove(index: int) -> None:
     removed = spec["layers"].pop(index)
     uids.pop(index)
     _commit(spec, uids)
+    if uids:
+        _select(uids[min(index, len(uids) - 1)])
     st.session_state.setdefault(NOTES, []).append(f"Removed layer {index + 1} ({removed.get('type')}).")
 
 
@@ -123,6 +155,7 @@ def _duplicate(index: int) -> None:
         st.session_state[f"arch_{uid}_{key[len(prefix):]}"] = copy.deepcopy(st.session_state[key])
     uids.insert(index + 1, uid)
     _commit(spec, uids)
+    _select(uid)
 
 
 def _add() -> None:
@@ -133,6 +166,7 @@ def _add() -> None:
     spec["layers"].insert(position, specs.new_layer(kind))
     uids.insert(position, _new_uid())
     _commit(spec, uids)
+    _select(uids[position])
     st.session_state.setdefault(NOTES, []).append(f"Added a {kind} layer as layer {position + 1}.")
 
 
@@ -446,31 +480,73 @@ def _add_controls(spec: dict) -> None:
     st.caption(LAYER_TYPES[st.session_state.get("arch_add_type", "Conv2D")].help)
 
 
-def _layer_editor(spec: dict) -> tuple[list[dict], list]:
-    """Every layer's box; returns the edited layers and one placeholder per layer for its error messages."""
+def _layer_messages(spec: dict, report, table) -> tuple[dict[int, list[str]], set[int]]:
+    """Error messages per 1-based layer number (the table's own first), and the numbers with a warning."""
+    errors: dict[int, list[str]] = {}
+    for position in range(1, len(spec["layers"]) + 1):
+        messages = [p.message for p in report.errors if p.layer == position]
+        row_error = table.rows[position - 1].error if table is not None and position <= len(table.rows) else None
+        if row_error and row_error not in messages:
+            messages.insert(0, row_error)
+        if messages:
+            errors[position] = messages
+    warned = {p.layer for p in report.warnings if p.layer is not None}
+    return errors, warned
+
+
+def _list_label(number: int, layer: dict, count: int, error: bool, warned: bool) -> str:
+    """One line of the layer list: number, type and key settings; red with ⛔ when the layer is invalid."""
+    kind = str(layer.get("type", "?"))
+    summary = widgets.layer_summary(layer).replace("[", "(").replace("]", ")")
+    head = " · classifier head" if number == count and kind == "Dense" else ""
+    text = f"{number} · **{kind}**" + (f" — {summary}" if summary else "") + head
+    if error:
+        return f":red[⛔ {text}]"
+    return f"⚠️ {text}" if warned else text
+
+
+def _layer_list(spec: dict, selected: str | None, errors: dict[int, list[str]], warned: set[int]) -> None:
+    """Every layer as one line; picking one shows its settings below."""
     uids = st.session_state[UIDS]
-    new_layers, slots = [], []
-    count = len(spec["layers"])
-    for index, (uid, layer) in enumerate(zip(uids, spec["layers"])):
-        kind = LAYER_TYPES.get(layer.get("type"))
-        with st.container(border=True, key=f"arch_box_{uid}"):
-            title, up, down, dup, rm = st.columns([8, 1, 1, 1, 1], vertical_alignment="center", gap="small")
-            with title:
-                head = " · classifier head" if index == count - 1 and layer.get("type") == "Dense" else ""
-                st.markdown(f"**{index + 1}. {layer.get('type')}**{head}"
-                            + (f"  \n<span style='opacity:0.7;font-size:0.9em'>{kind.help}</span>" if kind else ""),
-                            unsafe_allow_html=True)
-            up.button("", key=f"arch_up_{uid}", icon=":material/arrow_upward:", help="Move up",
+    if not uids:
+        st.info("No layers yet: add one below.", icon="ℹ️")
+        return
+    count = len(uids)
+    labels = {uid: _list_label(n, layer, count, n in errors, n in warned)
+              for n, (uid, layer) in enumerate(zip(uids, spec["layers"]), start=1)}
+    st.session_state[PICK] = selected  # the labels change with the settings; the selection follows the uid
+    st.radio("Pick a layer to see and change its settings", uids, key=PICK, format_func=labels.__getitem__,
+             on_change=_on_pick, width="stretch",
+             help="Only the picked layer's settings are shown; every other layer keeps its values.")
+
+
+def _layer_panel(spec: dict, uid: str) -> tuple[dict, Any]:
+    """The selected layer in full: title, its actions, every argument. Returns the edited layer and an
+    empty slot for its error messages."""
+    uids = st.session_state[UIDS]
+    index = uids.index(uid)
+    count = len(uids)
+    layer = spec["layers"][index]
+    kind = LAYER_TYPES.get(layer.get("type"))
+    with st.container(border=True, key="arch_panel"):
+        head = " · classifier head" if index == count - 1 and layer.get("type") == "Dense" else ""
+        st.markdown(f"**Layer {index + 1} of {count}: {layer.get('type')}**{head}"
+                    + (f"  \n<span style='opacity:0.7;font-size:0.9em'>{kind.help}</span>" if kind else ""),
+                    unsafe_allow_html=True)
+        with st.container(horizontal=True, gap="small", key="arch_actions"):
+            st.button("Up", key="arch_up", icon=":material/arrow_upward:", help="Move this layer up one place",
                       on_click=_move, args=(index, -1), disabled=index == 0)
-            down.button("", key=f"arch_down_{uid}", icon=":material/arrow_downward:", help="Move down",
-                        on_click=_move, args=(index, 1), disabled=index == count - 1)
-            dup.button("", key=f"arch_dup_{uid}", icon=":material/content_copy:", help="Duplicate",
-                       on_click=_duplicate, args=(index,))
-            rm.button("", key=f"arch_rm_{uid}", icon=":material/delete:", help="Remove",
+            st.button("Down", key="arch_down", icon=":material/arrow_downward:",
+                      help="Move this layer down one place", on_click=_move, args=(index, 1),
+                      disabled=index == count - 1)
+            st.button("Duplicate", key="arch_dup", icon=":material/content_copy:",
+                      help="Insert a copy with the same settings right after it", on_click=_duplicate,
+                      args=(index,))
+            st.button("Remove", key="arch_rm", icon=":material/delete:", help="Remove this layer",
                       on_click=_remove, args=(index,))
-            new_layers.append(edit_layer(uid, layer))
-            slots.append(st.empty())
-    return new_layers, slots
+        edited = edit_layer(uid, layer)
+        slot = st.empty()
+    return edited, slot
 
 
 def _downloads(spec: dict, ok: bool) -> None:
@@ -517,8 +593,6 @@ def render() -> None:
     else:
         st.caption(f"Input {widgets.shape_text(target[0])} and {target[1]} classes come from the dataset "
                    f"**{state.get(state.DATASET)}**.")
-    for note in st.session_state.pop(NOTES, []):
-        st.info(note, icon="🔁")
     if st.session_state.get("_arch_upload_error"):
         st.error(st.session_state["_arch_upload_error"] + " Your current network is unchanged.", icon="⛔")
 
@@ -537,11 +611,29 @@ def render() -> None:
             st.file_uploader("…or load a spec (JSON)", type=["json"], key="arch_upload",
                              help="A spec downloaded from this page. The current network stays if the file is bad.")
 
+    editor_and_table()
+    tf_loader.start()
+
+
+@st.fragment
+def editor_and_table() -> None:
+    """The layer editor, the training settings and the shape table: a change here reruns only this part."""
+    spec = current_spec()
+    for note in st.session_state.pop(NOTES, []):
+        st.info(note, icon="🔁")
+    uid = selected_uid()
+
     editor, table_col = st.columns([4, 5], gap="medium")
     with editor:
         st.subheader("Layers")
-        st.caption("Change a value and the table updates at once. Keras argument names are used throughout.")
-        layers, slots = _layer_editor(spec)
+        st.caption("Pick a layer, change a value, and the table beside updates at once. "
+                   "Keras argument names are used throughout.")
+        list_box = st.container()
+        layers = copy.deepcopy(spec["layers"])
+        slot = None
+        if uid is not None:
+            index = st.session_state[UIDS].index(uid)
+            layers[index], slot = _layer_panel(spec, uid)
         st.markdown("**Add a layer**")
         _add_controls(spec)
         st.subheader("Training settings")
@@ -554,18 +646,17 @@ def render() -> None:
     _commit(edited, list(st.session_state[UIDS]))
     st.session_state[state.SPEC_OK] = report.ok
     table = shapes.table(edited) if not any(p.layer is None for p in report.errors) else None
-    for position, slot in enumerate(slots, start=1):
-        messages = [p.message for p in report.errors if p.layer == position]
-        row_error = table.rows[position - 1].error if table is not None and position <= len(table.rows) else None
-        if row_error and row_error not in messages:
-            messages.insert(0, row_error)
+    errors, warned = _layer_messages(edited, report, table)
+    with list_box:
+        _layer_list(edited, uid, errors, warned)
+    if slot is not None:
+        messages = errors.get(st.session_state[UIDS].index(uid) + 1)
         if messages:
             slot.error("\n\n".join(messages), icon="⛔")
 
     with table_col:
         st.subheader("Shapes and parameters")
-        general = [p.message for p in report.errors if p.layer is None]
-        for message in general:
+        for message in (p.message for p in report.errors if p.layer is None):
             st.error(message, icon="⛔")
         widgets.shape_table(edited, report)
         for warning in (p.message for p in report.warnings if p.layer is None):
@@ -577,4 +668,3 @@ def render() -> None:
                      icon="🚫")
         _downloads(edited, report.ok)
         st.caption("See what padding does to a real image on the **Padding** page.")
-    tf_loader.start()
