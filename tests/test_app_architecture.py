@@ -1,4 +1,8 @@
-"""The Architecture page in Streamlit's AppTest: editing layers updates the shape table at once."""
+"""The Architecture page in Streamlit's AppTest: editing layers updates the shape table at once.
+
+The layers are listed one line each (the radio ``arch_layer``); only the picked layer's widgets are drawn,
+with its actions ``arch_up`` / ``arch_down`` / ``arch_dup`` / ``arch_rm``.
+"""
 
 from __future__ import annotations
 
@@ -61,8 +65,9 @@ def table_rows(app) -> list[dict]:
     return rows
 
 
-def layer_titles(app) -> list[str]:
-    return [m.value.split("**")[1] for m in app.markdown if re.match(r"\*\*\d+\. ", m.value)]
+def layer_list(app) -> list[str]:
+    """The layer list's lines, as drawn (markdown)."""
+    return list(app.radio(key="arch_layer").options)
 
 
 def uids(app) -> list[str]:
@@ -73,9 +78,26 @@ def spec(app) -> dict:
     return app.session_state["spec"]
 
 
+def select(app, uid: str):
+    """Picks a layer in the list, which shows its settings."""
+    app.radio(key="arch_layer").set_value(uid).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.radio(key="arch_layer").value == uid
+    return app
+
+
 def first_conv(app) -> tuple[int, str]:
     index = next(i for i, layer in enumerate(spec(app)["layers"]) if layer["type"] == "Conv2D")
-    return index, uids(app)[index]
+    uid = uids(app)[index]
+    select(app, uid)
+    return index, uid
+
+
+def drawn_layers(app) -> set[str]:
+    """The uids whose argument widgets are on the page."""
+    keys = [w.key for kind in ("number_input", "radio", "checkbox", "selectbox", "slider")
+            for w in app.get(kind) if w.key]
+    return {m.group(1) for m in (re.match(r"arch_(u\d+)_", k) for k in keys) if m}
 
 
 def test_starts_from_the_recommended_preset_with_input_row_first(at):
@@ -86,7 +108,32 @@ def test_starts_from_the_recommended_preset_with_input_row_first(at):
     assert rows[-1]["params"] == f"{expected.total_params:,}"
     assert f"trainable {expected.trainable_params:,}" in rows[-1]["formula"]
     assert at.session_state["spec_ok"] is True
-    assert layer_titles(at)[0] == "1. Rescaling"
+    lines = layer_list(at)
+    assert len(lines) == len(expected.rows)
+    assert lines[0] == "1 · **Rescaling** — × 1/255"
+    assert lines[2] == "3 · **Conv2D** — 32 filters 3×3, same, relu"
+    assert lines[-1].endswith("· classifier head")
+    # the first Conv2D is picked to start with, and only its widgets are drawn
+    index = next(i for i, layer in enumerate(spec(at)["layers"]) if layer["type"] == "Conv2D")
+    assert at.radio(key="arch_layer").value == uids(at)[index]
+    assert drawn_layers(at) == {uids(at)[index]}
+    assert at.number_input(key=f"arch_{uids(at)[index]}_filters").value == 32
+
+
+def test_picking_another_layer_keeps_the_values_of_the_first(at):
+    index, uid = first_conv(at)
+    at.number_input(key=f"arch_{uid}_filters").set_value(5).run()
+    assert "5 filters 3×3" in layer_list(at)[index]
+    dropout = next(i for i, layer in enumerate(spec(at)["layers"]) if layer["type"] == "Dropout")
+    select(at, uids(at)[dropout])
+    assert drawn_layers(at) == {uids(at)[dropout]}
+    at.slider(key=f"arch_{uids(at)[dropout]}_rate").set_value(0.25).run()
+    assert spec(at)["layers"][index]["filters"] == 5  # kept in the spec while its widgets are not drawn
+    assert table_rows(at)[index + 1]["params"] == f"{9 * 5 + 5:,}"
+    assert layer_list(at)[dropout] == f"{dropout + 1} · **Dropout** — rate 0.25"
+    select(at, uid)
+    assert at.number_input(key=f"arch_{uid}_filters").value == 5
+    assert spec(at)["layers"][dropout]["rate"] == 0.25
 
 
 def test_padding_same_to_valid_shrinks_28_to_26(at):
@@ -121,6 +168,7 @@ def test_kernel_size_and_strides_have_height_and_width(at):
 def test_a_pool_that_does_not_fit_is_red_and_blocks_training(at):
     pool = next(i for i, layer in enumerate(spec(at)["layers"]) if layer["type"] == "MaxPooling2D")
     uid = uids(at)[pool]
+    select(at, uid)
     at.number_input(key=f"arch_{uid}_pool_size_h").set_value(30).run()
     at.number_input(key=f"arch_{uid}_pool_size_w").set_value(30).run()
     row = table_rows(at)[pool + 1]
@@ -129,6 +177,8 @@ def test_a_pool_that_does_not_fit_is_red_and_blocks_training(at):
     assert at.session_state["spec_ok"] is False
     assert any("does not fit" in e.value for e in at.error)
     assert any("Training is off" in e.value for e in at.error)
+    assert layer_list(at)[pool].startswith(f":red[⛔ {pool + 1} · **MaxPooling2D**")
+    assert at.button(key="arch_dl_code_off").disabled
     at.number_input(key=f"arch_{uid}_pool_size_h").set_value(2).run()
     at.number_input(key=f"arch_{uid}_pool_size_w").set_value(2).run()
     assert at.session_state["spec_ok"] is True
@@ -136,7 +186,8 @@ def test_a_pool_that_does_not_fit_is_red_and_blocks_training(at):
 
 
 def test_warnings_are_yellow(at):
-    at.button(key=f"arch_rm_{uids(at)[0]}").click().run()  # remove Rescaling: raw pixels warning
+    select(at, uids(at)[0])
+    at.button(key="arch_rm").click().run()  # remove Rescaling: raw pixels warning
     assert any(r["class"] == "lab-row-warning" and "raw pixels" in r["formula"] for r in table_rows(at))
     assert at.session_state["spec_ok"] is True
 
@@ -151,34 +202,45 @@ def test_add_remove_move_and_duplicate_layers(at):
     assert len(table_rows(at)) == count + 3
     assert "params: 4·1" in table_rows(at)[2]["formula"]
 
-    at.button(key=f"arch_rm_{uids(at)[1]}").click().run()
-    assert len(spec(at)["layers"]) == count
+    added = uids(at)[1]
+    assert at.radio(key="arch_layer").value == added  # the new layer is picked
+    at.button(key="arch_rm").click().run()
+    assert len(spec(at)["layers"]) == count and added not in uids(at)
+    assert [layer["type"] for layer in spec(at)["layers"][:2]] == ["Rescaling", "RandomTranslation"]
 
     index, uid = first_conv(at)
     at.number_input(key=f"arch_{uid}_filters").set_value(8).run()
-    at.button(key=f"arch_up_{uid}").click().run()
+    at.button(key="arch_up").click().run()
     assert spec(at)["layers"][index - 1]["type"] == "Conv2D"
     assert uids(at)[index - 1] == uid
+    assert at.radio(key="arch_layer").value == uid  # the moved layer stays picked
     assert at.number_input(key=f"arch_{uid}_filters").value == 8  # the value moved with its layer
     assert spec(at)["layers"][index - 1]["filters"] == 8
-    at.button(key=f"arch_down_{uid}").click().run()
+    assert table_rows(at)[index]["params"] == f"{9 * 8 + 8:,}"
+    assert layer_list(at)[index - 1].startswith(f"{index} · **Conv2D** — 8 filters")
+    at.button(key="arch_down").click().run()
     assert uids(at)[index] == uid
+    assert spec(at)["layers"][index]["filters"] == 8
 
     at.number_input(key=f"arch_{uid}_filters").set_value(12).run()
-    at.button(key=f"arch_dup_{uid}").click().run()
+    at.button(key="arch_dup").click().run()
     layers = spec(at)["layers"]
     assert layers[index]["type"] == layers[index + 1]["type"] == "Conv2D"
     assert layers[index]["filters"] == layers[index + 1]["filters"] == 12
     copy_uid = uids(at)[index + 1]
     assert copy_uid != uid
+    assert at.radio(key="arch_layer").value == copy_uid  # the copy is picked, ready to change
+    assert at.number_input(key=f"arch_{copy_uid}_filters").value == 12
     at.number_input(key=f"arch_{copy_uid}_filters").set_value(20).run()
     assert spec(at)["layers"][index]["filters"] == 12 and spec(at)["layers"][index + 1]["filters"] == 20
     assert table_rows(at)[index + 2]["params"] == f"{3 * 3 * 12 * 20 + 20:,}"
 
 
 def test_first_and_last_layers_cannot_move_out(at):
-    assert at.button(key=f"arch_up_{uids(at)[0]}").disabled
-    assert at.button(key=f"arch_down_{uids(at)[-1]}").disabled
+    select(at, uids(at)[0])
+    assert at.button(key="arch_up").disabled and not at.button(key="arch_down").disabled
+    select(at, uids(at)[-1])
+    assert at.button(key="arch_down").disabled and not at.button(key="arch_up").disabled
 
 
 def test_advanced_arguments_are_written_only_when_changed(at):
@@ -196,6 +258,7 @@ def test_loading_a_preset_replaces_the_layers(at):
     assert any("seed-first" in i.value for i in at.info)
     assert any(r["class"] == "lab-row-warning" for r in table_rows(at))  # raw pixels
     uid = uids(at)[0]
+    assert at.radio(key="arch_layer").value == uid  # a fresh network: its first Conv2D is picked
     assert at.radio(key=f"arch_{uid}_padding").value == "same"
 
 
@@ -264,6 +327,7 @@ def test_spec_survives_leaving_the_page():
     app.session_state["page"] = "architecture"
     app.run()
     assert table_rows(app)[index + 1]["shape"] == "26 × 26 × 9"
+    assert app.radio(key="arch_layer").value == uid
     assert app.radio(key=f"arch_{uids(app)[index]}_padding").value == "valid"
 
 

@@ -176,8 +176,12 @@ def test_failures_become_status_failed_with_one_sentence(dataset, tmp_path):
     snap = jobs.Job(config(dataset, tmp_path, epochs=2, callbacks=[Boom()])).run()
     assert snap["status"] == "failed" and snap["error"] == "Training failed with RuntimeError: simulated crash"
     assert any("Traceback" in m for m in snap["messages"])
-    meta = json.loads((runs.Path(snap["run_dir"]) / "meta.json").read_text())
+    run_dir = runs.Path(snap["run_dir"])
+    meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["status"] == "failed"
+    # the checkpoint of epoch 1 became model.keras on the way out; its weights file is gone
+    assert (run_dir / "model.keras").is_file() and not (run_dir / runs.WEIGHTS).exists()
+    assert runs.load_model_file(run_dir / "model.keras").output_shape == (None, 3)
 
 
 def test_config_checks():

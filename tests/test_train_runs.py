@@ -112,27 +112,39 @@ SAVER = r"""
 import os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import keras
-from lab.train.runs import save_model_atomic
-path = sys.argv[1]
+from lab.train.runs import save_model_atomic, save_weights_atomic
+path, kind = sys.argv[1], sys.argv[2]
 model = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Conv2D(16, 3), keras.layers.Flatten(),
                           keras.layers.Dense(64), keras.layers.Dense(5, activation="softmax")])
-save_model_atomic(model, path)
+save = (lambda: save_model_atomic(model, path)) if kind == "model" else \
+    (lambda: save_weights_atomic(model.get_weights(), path))
+save()
 print("saved", flush=True)
 while True:
-    save_model_atomic(model, path)
+    save()
 """
 
+SAVER_SPEC = {"input_shape": [32, 32, 1], "layers": [
+    {"type": "Conv2D", "filters": 16, "kernel_size": [3, 3]}, {"type": "Flatten"}, {"type": "Dense", "units": 64},
+    {"type": "Dense", "units": 5, "activation": "softmax"}],
+    "compile": {"optimizer": {"name": "adam"}, "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}}
 
-def test_checkpoint_survives_sigkill_during_save(tmp_path):
-    path = tmp_path / "model.keras"
-    proc = subprocess.Popen([sys.executable, "-c", SAVER, str(path)], cwd=ROOT, stdout=subprocess.PIPE,
+
+@pytest.mark.parametrize("kind", ["model", "weights"])
+def test_checkpoint_survives_sigkill_during_save(tmp_path, kind):
+    """SIGKILL while the checkpoint file is being rewritten: the previous complete file is still there."""
+    path = tmp_path / (runs.MODEL if kind == "model" else runs.WEIGHTS)
+    temp_prefix = ".model-" if kind == "model" else ".best.weights-"
+    if kind == "weights":
+        runs.write_json_atomic(tmp_path / runs.SPEC, SAVER_SPEC)
+    proc = subprocess.Popen([sys.executable, "-c", SAVER, str(path), kind], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         assert proc.stdout.readline().strip() == b"saved"
         deadline = time.monotonic() + 20
         caught = False
         while time.monotonic() < deadline:
-            if any(p.name.startswith(".model-") for p in tmp_path.iterdir()):
+            if any(p.name.startswith(temp_prefix) for p in tmp_path.iterdir()):
                 caught = True
                 break
         os.kill(proc.pid, signal.SIGKILL)
@@ -143,3 +155,96 @@ def test_checkpoint_survives_sigkill_during_save(tmp_path):
     assert caught, "never saw a save in progress"
     model = runs.load_model_file(path)
     assert model.output_shape == (None, 5)
+    if kind == "weights":
+        assert runs.model_file(tmp_path) == path  # a run folder with only weights and spec still has a model
+
+
+def test_weights_file_round_trips_and_bad_weights_are_a_lab_error(tmp_path):
+    import numpy as np
+
+    from lab.build import build_model
+
+    run = make_run(tmp_path, "w")
+    runs.write_json_atomic(run / runs.SPEC, SAVER_SPEC)
+    model = build_model(SAVER_SPEC, seed=3)
+    runs.save_weights_atomic(model.get_weights(), run / runs.WEIGHTS)
+    x = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 1)).astype("float32")
+    again = runs.load_run(run).load_model()
+    assert np.allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    runs.save_weights_atomic(model.get_weights()[:-1], run / runs.WEIGHTS)
+    with pytest.raises(LabError, match="could not be loaded"):
+        runs.load_model_file(run / runs.WEIGHTS)
+    (run / runs.SPEC).unlink()
+    assert runs.model_file(run) is None and not runs.run_info(run).has_model
+
+
+def test_batch_log_appends_and_ignores_a_line_cut_short(tmp_path):
+    path = tmp_path / runs.BATCHES
+    log = runs.CsvAppender(path, ["epoch", "batch", "loss"])
+    log.append([{"epoch": 1, "batch": b, "loss": 0.5} for b in (1, 2)])
+    log.append([{"epoch": 2, "batch": 1, "loss": 0.25}])
+    assert [(r["epoch"], r["batch"]) for r in runs.read_csv(path)] == [(1, 1), (1, 2), (2, 1)]
+    with open(path, "a") as handle:  # a kill in the middle of the next append
+        handle.write("2,2,0.1")
+    assert [(r["epoch"], r["batch"]) for r in runs.read_csv(path)] == [(1, 1), (1, 2), (2, 1)]
+    log.append([{"epoch": 2, "batch": 2, "loss": 0.125}])  # the next append starts at the last complete line
+    rows = runs.read_csv(path)
+    assert [(r["epoch"], r["batch"], r["loss"]) for r in rows][-2:] == [(2, 1, 0.25), (2, 2, 0.125)]
+    assert path.read_text().count("\n") == 5
+
+
+KILLED_JOB = r"""
+import os, sys, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+sys.path.insert(0, sys.argv[3])
+import keras
+from test_train_support import make_dataset, small_spec
+from lab.train import job as jobs
+
+class Slow(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(0.05)
+
+data = make_dataset(__import__("pathlib").Path(sys.argv[1]) / "data", train_per_class=12, test_per_class=2)
+jobs.Job(jobs.TrainConfig(str(data), small_spec(), epochs=200, batch_size=8, seed=3, early_stopping=None,
+                          run_dir=sys.argv[2], callbacks=[Slow()])).run()
+"""
+
+
+def test_run_killed_after_an_epoch_still_lists_and_predicts(tmp_path):
+    """SIGKILL during training (no model.keras yet): the run lists as interrupted and predicts from its weights."""
+    import numpy as np
+    from PIL import Image
+
+    from lab.train.predicting import predict_files
+
+    run_dir = tmp_path / "runs" / "20260101-000000-killed"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_JOB, str(tmp_path), str(run_dir), str(ROOT / "tests")],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (run_dir / runs.WEIGHTS).is_file() and len(runs.read_csv(run_dir / runs.HISTORY)) >= 2:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stderr.close()
+    assert not (run_dir / runs.MODEL).exists()
+    [info] = runs.list_runs(tmp_path / "runs")
+    assert info.status == "interrupted" and info.has_model and info.epochs_done >= 2
+    run = runs.load_run(run_dir)
+    assert run.model_path == run_dir / runs.WEIGHTS
+    assert set(run.batch_log["epoch"]) >= {1, 2}
+    model = run.load_model()
+    assert model.predict(np.zeros((1, 16, 16, 1)), verbose=0).shape == (1, 3)
+    assert runs.resolve_model(run_dir)[0] == run_dir / runs.WEIGHTS
+    image = tmp_path / "rows.png"
+    Image.fromarray(np.tile(np.array([[255], [0], [0], [0]], np.uint8), (4, 16)), "L").save(image)
+    [result] = predict_files(run_dir, [image], k=2)
+    assert len(result["top"]) == 2 and {c for c, _ in result["top"]} <= {"blob", "cols", "rows"}

@@ -133,6 +133,9 @@ class Job:
         self._num_classes = 2
         self._learning_rate = None
         self._meta: dict = {}
+        self._checkpoint = None
+        self._batches_csv: runs.CsvAppender | None = None
+        self._batches_written = 0
 
     # ------------------------------------------------------------------------------------------------------------
     # reading from any thread
@@ -290,11 +293,16 @@ class Job:
         with self._lock:
             self._history.append(row)
             history = list(self._history)
-            batch_log = list(self._batch_log)
+            new_batches = self._batch_log[self._batches_written:]
             self._learning_rate = lr
         if self.run_dir is not None:
             runs.write_csv_atomic(self.run_dir / runs.HISTORY, history)
-            runs.write_csv_atomic(self.run_dir / runs.BATCHES, batch_log, _batch_columns(batch_log))
+            # The batch log only grows: append this epoch's rows instead of rewriting every row so far.
+            if self._batches_csv is None and new_batches:
+                self._batches_csv = runs.CsvAppender(self.run_dir / runs.BATCHES, _batch_columns(new_batches))
+            if new_batches:
+                self._batches_csv.append(new_batches)
+                self._batches_written += len(new_batches)
         found = diagnostics.check_epoch(history, self._num_classes, learning_rate=lr)
         self._diagnose(found)
         self._resolve(set(diagnostics.RESOLVED) - {item.code for item in found}, epoch + 1)
@@ -358,9 +366,27 @@ class Job:
             if not isinstance(error, LabError):
                 self._messages.append(details)
         try:
+            self._save_final_model()
+        except Exception:
+            pass  # best.weights.npz stays, and the run still loads from it
+        try:
             self._write_meta(status="failed", error=sentence, finished=runs.now_iso())
         except Exception:
             pass
+
+    def _save_final_model(self) -> bool:
+        """Writes model.keras from the checkpoint's weights file, then drops that file; False when there is none."""
+        checkpoint, model = self._checkpoint, self.model
+        if self.run_dir is None or model is None or checkpoint is None or checkpoint.saved_weights is None:
+            return False
+        if not (self.run_dir / runs.MODEL).is_file():
+            model.set_weights(checkpoint.saved_weights)
+            runs.save_model_atomic(model, self.run_dir / runs.MODEL)
+        try:
+            os.unlink(self.run_dir / runs.WEIGHTS)
+        except OSError:
+            pass
+        return True
 
     def _write_meta(self, **updates) -> None:
         if self.run_dir is None:
@@ -457,7 +483,7 @@ class Job:
         if max_pixel is not None:
             self._diagnose([diagnostics.check_inputs(spec, max_pixel)])
 
-        model_path = self.run_dir / runs.MODEL
+        weights_path = self.run_dir / runs.WEIGHTS
         callback_list = [cbs.LiveMetrics(self)]  # records, stops on request and on a NaN loss
         early = None
         if config.early_stopping:
@@ -470,11 +496,12 @@ class Job:
         checkpoint = None
         if config.checkpoint is not None:
             settings = _monitor_defaults(config.checkpoint, val is not None)
-            checkpoint = cbs.AtomicCheckpoint(model_path, monitor=settings.get("monitor", "val_loss"),
+            checkpoint = cbs.AtomicCheckpoint(weights_path, monitor=settings.get("monitor", "val_loss"),
                                               mode=settings.get("mode", "auto"),
                                               save_best_only=settings.get("save_best_only", True),
                                               on_save=self._on_checkpoint, on_message=self.message)
             callback_list.append(cbs.FullEpochsOnly(checkpoint, lambda: self._cut_short))
+        self._checkpoint = checkpoint
         callback_list.extend(config.callbacks)
         callback_list.extend(extra_callbacks)
 
@@ -513,10 +540,9 @@ class Job:
             self._diagnose([diagnostics.nan_loss(nan[0], nan[1], self._learning_rate or _spec_lr(self.config))])
         kept = None
         if checkpoint is not None and checkpoint.best_weights is not None:
+            self._save_final_model()
             model.set_weights(checkpoint.best_weights)
             kept = checkpoint.best_epoch
-            if not (self.run_dir / runs.MODEL).is_file():
-                runs.save_model_atomic(model, self.run_dir / runs.MODEL)
         elif nan is None and self._batch_log:
             runs.save_model_atomic(model, self.run_dir / runs.MODEL)
         if early is not None and getattr(early, "stopped_epoch", 0) > 0:

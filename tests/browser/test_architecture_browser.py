@@ -1,4 +1,4 @@
-"""The Architecture page in a real Chromium: switching padding changes the shape table at once."""
+"""The Architecture page in a real Chromium: the layer list, the picked layer's settings and the shape table."""
 
 from __future__ import annotations
 
@@ -12,6 +12,21 @@ def conv_row(page):
     return page.locator("table.lab-shape-table tbody tr").filter(has_text="Conv2D").first
 
 
+def layer_list(page):
+    return page.locator('[data-testid="stRadio"]').filter(has_text="Pick a layer")
+
+
+def action(page, name: str):
+    """One of the picked layer's buttons: Up, Down, Duplicate, Remove."""
+    return page.locator(".st-key-arch_actions").get_by_role("button", name=name, exact=True)
+
+
+def pick(page, settle, text: str):
+    """Clicks the first line of the layer list that contains ``text``; its settings appear below."""
+    layer_list(page).locator('[data-testid="stRadioOption"]').filter(has_text=text).first.click()
+    settle(page)
+
+
 def test_padding_same_to_valid_changes_28_to_26(page, app_url, shoot, settle):
     page.goto(f"{app_url}/architecture")
     settle(page)
@@ -20,6 +35,8 @@ def test_padding_same_to_valid_changes_28_to_26(page, app_url, shoot, settle):
     expect(conv_row(page)).to_contain_text("28 × 28 × 32")
     first_row = table.locator("tbody tr").first
     expect(first_row).to_contain_text("Input")
+    expect(layer_list(page).get_by_role("radio")).to_have_count(10)
+    expect(page.get_by_text("Layer 3 of 10: Conv2D")).to_be_visible()  # the first Conv2D is picked
     shoot(page, "architecture_same")
 
     padding = page.locator('[data-testid="stRadio"]').filter(has_text="padding").first
@@ -27,6 +44,7 @@ def test_padding_same_to_valid_changes_28_to_26(page, app_url, shoot, settle):
     padding.get_by_text("valid", exact=True).click()
     expect(conv_row(page)).to_contain_text("26 × 26 × 32")
     expect(conv_row(page)).to_contain_text(re.compile(r"⌊\(28 − 3\) / 1⌋ \+ 1 = 26"))
+    expect(layer_list(page)).to_contain_text("3 · Conv2D — 32 filters 3×3, valid, relu")
     settle(page)
     shoot(page, "architecture_valid")
 
@@ -34,6 +52,8 @@ def test_padding_same_to_valid_changes_28_to_26(page, app_url, shoot, settle):
 def test_a_pool_that_does_not_fit_turns_red(page, app_url, shoot, settle):
     page.goto(f"{app_url}/architecture")
     settle(page)
+    pick(page, settle, "MaxPooling2D")
+    expect(page.get_by_text("Layer 4 of 10: MaxPooling2D")).to_be_visible()
     pool = page.locator('[data-testid="stNumberInput"]').filter(has_text="pool_size · height").first
     field = pool.locator("input")
     field.fill("30")
@@ -42,8 +62,35 @@ def test_a_pool_that_does_not_fit_turns_red(page, app_url, shoot, settle):
     expect(error_row).to_have_count(1)
     expect(error_row).to_contain_text("does not fit")
     expect(page.get_by_text("Training is off until")).to_be_visible()
+    expect(page.get_by_role("button", name="Download Keras script (.py)")).to_be_disabled()
+    expect(layer_list(page)).to_contain_text("⛔ 4 · MaxPooling2D — 30×2, valid")
     settle(page)
     shoot(page, "architecture_invalid")
+
+
+def test_duplicate_and_move_keep_the_values_with_their_layer(page, app_url, settle):
+    page.goto(f"{app_url}/architecture")
+    settle(page)
+    filters = page.get_by_label("filters", exact=True)
+    filters.fill("7")
+    filters.press("Enter")
+    expect(conv_row(page)).to_contain_text("70")  # 3·3·1·7 + 7
+    action(page, "Duplicate").click()
+    settle(page)
+    expect(page.get_by_text("Layer 4 of 11: Conv2D")).to_be_visible()  # the copy is picked
+    expect(page.get_by_label("filters", exact=True)).to_have_value("7")
+    rows = page.locator("table.lab-shape-table tbody tr")
+    expect(rows.nth(4)).to_contain_text("28 × 28 × 7")
+    expect(rows.nth(4)).to_contain_text(f"{9 * 7 * 7 + 7}")
+    action(page, "Up").click()
+    settle(page)
+    expect(page.get_by_text("Layer 3 of 11: Conv2D")).to_be_visible()
+    expect(page.get_by_label("filters", exact=True)).to_have_value("7")
+    expect(layer_list(page)).to_contain_text("2 · RandomTranslation")
+    action(page, "Remove").click()
+    settle(page)
+    expect(layer_list(page).get_by_role("radio")).to_have_count(10)
+    expect(conv_row(page)).to_contain_text("70")
 
 
 def test_dataset_and_padding_pages_draw(page, app_url, shoot, settle):
