@@ -24,7 +24,7 @@ def build_layers(spec: dict) -> list:
     return [getattr(keras.layers, layer["type"])(**layer_arguments(layer)) for layer in spec["layers"]]
 
 
-def build_model(spec: dict, seed: int | None = None, compile: bool = True):
+def build_model(spec: dict, seed: int | None = None, compile: bool = True, steps_per_execution: int = 1):
     """A ``keras.Sequential`` with an explicit ``keras.Input``, compiled with the spec's settings.
 
     A seed makes the initial weights (and the augmentation draws) reproducible.
@@ -37,7 +37,7 @@ def build_model(spec: dict, seed: int | None = None, compile: bool = True):
     model = keras.Sequential([keras.Input(shape=tuple(spec["input_shape"])), *build_layers(spec)],
                              name=spec.get("name", "cnn_lab"))
     if compile:
-        compile_model(model, spec)
+        compile_model(model, spec, steps_per_execution=steps_per_execution)
     return model
 
 

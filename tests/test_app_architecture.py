@@ -398,3 +398,17 @@ def test_padding_page_shows_both_outputs_and_queues_twin_trainings(tmp_path, mon
     assert submitted[0].data_path == str(tmp_path / "Data" / "digits")
     assert submitted[0].runs_root == str(tmp_path / "runs")
     assert any("queued" in s.value for s in app.success)
+
+
+def test_streamlit_does_not_clear_the_keras_session_after_each_run(at, monkeypatch):
+    import types
+
+    from streamlit.runtime.scriptrunner import script_runner
+
+    cleared = []
+    fake = types.SimpleNamespace(backend=types.SimpleNamespace(clear_session=lambda: cleared.append(1)))
+    monkeypatch.setitem(sys.modules, "keras", fake)
+    at.run()
+    script_runner._clean_problem_modules()  # what Streamlit calls after every run
+    assert getattr(script_runner._clean_problem_modules, "_keeps_keras", False)
+    assert cleared == []

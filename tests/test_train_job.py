@@ -190,3 +190,18 @@ def test_config_checks():
     with pytest.raises(LabError, match="validation split"):
         TrainConfig(".", {}, validation_split=1.5).check()
     assert jobs.manager() is jobs.manager()
+
+
+def test_steps_per_execution_follows_the_epoch_length():
+    assert [jobs.auto_steps_per_execution(n) for n in (None, 9, 31, 32, 64, 144, 250, 5000)] == \
+           [1, 1, 1, 2, 4, 8, 8, 8]
+
+
+def test_several_steps_per_execution_keep_the_batch_count_honest(dataset, tmp_path):
+    job = JobManager().submit(config(dataset, tmp_path, epochs=2, steps_per_execution=4))
+    assert job.wait(120)
+    snap = job.snapshot()
+    assert snap["status"] == "finished", snap["messages"]
+    batches = [(entry["epoch"], entry["batch"]) for entry in snap["batch_log"]]
+    assert batches == [(1, 4), (1, 8), (1, 9), (2, 4), (2, 8), (2, 9)]
+    assert snap["batch"] == snap["batches"] == 9

@@ -577,7 +577,8 @@ def render() -> None:
     st.title("Architecture")
     st.markdown(
         '<style>div[data-testid="stColumn"]:has(.lab-shape-table){position:sticky;top:3.75rem;'
-        "align-self:flex-start;max-height:calc(100vh - 4.5rem);overflow-y:auto;overflow-x:hidden}</style>",
+        "align-self:flex-start;max-height:calc(100vh - 4.5rem);overflow-y:auto;overflow-x:hidden}"
+        ".st-key-arch_actions button{padding:0.15rem 0.6rem;min-height:2rem}</style>",
         unsafe_allow_html=True)
     from lab.ui import dataset
 

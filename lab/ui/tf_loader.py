@@ -6,6 +6,12 @@ is usually done. Code that needs TensorFlow calls :func:`wait`.
 
 Setting the environment variable ``CNN_LAB_TF_PRELOAD=0`` turns the background import off (the
 import then happens on first use, as usual).
+
+Once Keras is imported, Streamlit calls ``keras.backend.clear_session()`` after every script run, which
+does a full garbage collection of TensorFlow's objects (about 0.2 s here) before the page's changes reach
+the browser, and clears the kernel cache of a model that may be training in the background.
+:func:`keep_keras_session` turns that off (with ``runner.postScriptGC = false`` in .streamlit/config.toml
+for the other full collection after each run).
 """
 
 from __future__ import annotations
@@ -41,9 +47,38 @@ def _load() -> None:
         _done.set()
 
 
+def keep_keras_session() -> bool:
+    """Stops Streamlit from clearing the Keras session after every script run; True when that is in place.
+
+    Streamlit's own cleanup also closes matplotlib figures; that part stays.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+    except ImportError:
+        return False
+    original = getattr(script_runner, "_clean_problem_modules", None)
+    if original is None:
+        return False
+    if getattr(original, "_keeps_keras", False):
+        return True
+
+    def clean_without_keras() -> None:
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            try:
+                pyplot.close("all")
+            except Exception:  # noqa: BLE001 - as Streamlit does: never stop a run for this
+                pass
+
+    clean_without_keras._keeps_keras = True
+    script_runner._clean_problem_modules = clean_without_keras
+    return True
+
+
 def start() -> bool:
     """Starts the background import unless it runs already (or is turned off); True when it is running or done."""
     global _thread, imported_before_start
+    keep_keras_session()
     with _lock:
         if imported_before_start is None:
             imported_before_start = "tensorflow" in sys.modules
@@ -74,6 +109,7 @@ def seconds() -> float | None:
 
 def wait(timeout: float | None = None):
     """The tensorflow module, importing it now if the background import is off or not started."""
+    keep_keras_session()
     if _thread is None:
         with _lock:
             if _thread is None and not _done.is_set():
