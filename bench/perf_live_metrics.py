@@ -144,16 +144,19 @@ def main() -> int:
             cpu_times = [b - a for a, b in zip(self.cpu, self.cpu[1:])]
             return self.end - self.marks[0], epoch_times, cpu_times
 
+    # Plain fit runs as many steps per execution as the job picks, so that only the job's own work differs.
+    per_execution = jobs.auto_steps_per_execution(steps)
+
     def fit_plain():
         keras.utils.set_random_seed(1337)
-        model = build_model(spec, seed=1337)
+        model = build_model(spec, seed=1337, steps_per_execution=per_execution)
         timer = Timer()
         model.fit(loaded.train, validation_data=loaded.val, epochs=epochs, verbose=0, callbacks=[timer])
         return timer.result()
 
     def fit_live():
         keras.utils.set_random_seed(1337)
-        model = build_model(spec, seed=1337)
+        model = build_model(spec, seed=1337, steps_per_execution=per_execution)
         sink = jobs.Job(jobs.TrainConfig(str(data_root), spec, epochs=epochs))
         sink.model = model
         sink._batches = steps

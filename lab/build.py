@@ -92,7 +92,8 @@ def compile_model(model, spec: dict, steps_per_execution: int = 1) -> None:
     loss = settings.get("loss", "sparse_categorical_crossentropy")
     metrics = [make_metric(name, loss) for name in settings.get("metrics", ["accuracy"])]
     model.compile(optimizer=make_optimizer(settings.get("optimizer", {"name": "adam", "learning_rate": 0.001})),
-                  loss=loss, metrics=metrics, jit_compile=bool(settings.get("jit_compile", True)) and supports_xla(model),
+                  loss=loss, metrics=metrics,
+                  jit_compile=bool(settings.get("jit_compile", True)) and supports_xla(model),
                   steps_per_execution=steps_per_execution)
 
 

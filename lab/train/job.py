@@ -101,7 +101,8 @@ class TrainConfig:
             raise LabError(f"The seed must be a whole number of 0 or more, not {self.seed!r}.")
         if self.steps_per_execution is not None and (
                 not isinstance(self.steps_per_execution, int) or self.steps_per_execution < 1):
-            raise LabError(f"steps_per_execution must be a whole number of 1 or more, not {self.steps_per_execution!r}.")
+            raise LabError("steps_per_execution must be a whole number of 1 or more, "
+                           f"not {self.steps_per_execution!r}.")
         if self.strategy not in ("auto", "default", "mirrored", "multiworker"):
             raise LabError(f"Strategy {self.strategy!r} is unknown; use auto, default, mirrored or multiworker.")
         if not Path(self.data_path).is_dir():
