@@ -578,7 +578,8 @@ def render() -> None:
     st.markdown(
         '<style>div[data-testid="stColumn"]:has(.lab-shape-table){position:sticky;top:3.75rem;'
         "align-self:flex-start;max-height:calc(100vh - 4.5rem);overflow-y:auto;overflow-x:hidden}"
-        ".st-key-arch_actions button{padding:0.15rem 0.6rem;min-height:2rem}</style>",
+        ".st-key-arch_actions{gap:0.35rem}.st-key-arch_actions button{padding:0.1rem 0.45rem;min-height:2rem}"
+        ".st-key-arch_actions button p{font-size:0.9rem}</style>",
         unsafe_allow_html=True)
     from lab.ui import dataset
 

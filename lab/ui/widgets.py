@@ -104,7 +104,8 @@ def shape_table_html(spec: dict, report: Report | None = None) -> str:
         if row is not None and row.error and row.error not in messages:
             messages = [row.error, *messages]
         style = f"background:{ERROR_BG};" if messages else ""
-        shape = f'<code style="white-space:nowrap">{shape_text(row.output_shape)}</code>' if row is not None and row.output_shape else "—"
+        shape = (f'<code style="white-space:nowrap">{shape_text(row.output_shape)}</code>'
+                 if row is not None and row.output_shape else "—")
         params = f"{row.params:,}" if row is not None and row.output_shape else "—"
         formula = html.escape(row.formula) if row is not None and row.output_shape else ""
         notes = "".join(f'<div class="lab-error" style="color:{ERROR_FG};font-weight:600">⛔ {html.escape(m)}</div>'
@@ -127,7 +128,8 @@ def shape_table_html(spec: dict, report: Report | None = None) -> str:
                 + _cell(f"{result.total_params:,}" if result is not None and result.ok else "—",
                         "text-align:right;font-weight:600")
                 + _cell(totals) + "</tr>")
-    return ('<table class="lab-shape-table" style="width:100%;border-collapse:collapse;font-size:0.85em;table-layout:auto">'
+    return ('<table class="lab-shape-table" '
+            'style="width:100%;border-collapse:collapse;font-size:0.85em;table-layout:auto">'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
