@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from lab.data.folders import swap_in
 from lab.errors import LabError
 
 SPLITS = ("Train", "Test")
@@ -48,7 +49,7 @@ def import_csv(source, out, split: str = "Train", progress=None) -> dict[str, in
     counts: dict[str, int] = {}
     try:
         _write_rows(stream, tmp, name, total_bytes, counts, progress)
-        _replace(tmp, target)
+        swap_in(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -188,18 +189,3 @@ def _numbers(cells: list[str], line_no: int, name: str) -> np.ndarray:
     return np.array([int(float(c)) for c in cells], dtype=np.int64)
 
 
-def _replace(tmp: Path, target: Path) -> None:
-    """Put `tmp` where `target` is, replacing an older import."""
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, old / target.name)
-    try:
-        os.replace(tmp, target)
-    except OSError:
-        if old is not None:
-            os.replace(old / target.name, target)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from lab import imaging
+from lab.data.folders import swap_in
 
 NAME = "sketch-digits"
 CLASSES = [str(d) for d in range(10)]
@@ -560,22 +561,11 @@ def make(
             "polarity": imaging.LIGHT_ON_DARK,
         }
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
-        _swap_in(tmp, out)
+        swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
-
-
-def _swap_in(tmp: Path, out: Path) -> None:
-    """Move the finished folder `tmp` to `out`, replacing an older `out` (atomic per rename)."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / out.name)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 _ensure_lock = threading.Lock()

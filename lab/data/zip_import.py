@@ -6,12 +6,12 @@ nothing half-written. Paths that would land outside the target are refused.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from lab.data.folders import swap_in
 from lab.errors import LabError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -101,24 +101,10 @@ def import_zip(source, out, replace: bool = False, progress=None) -> Path:
                     shutil.copyfileobj(reader, writer, CHUNK)
                 if progress and (done % 200 == 0 or done == len(members)):
                     progress(done / len(members), f"{done:,} of {len(members):,} images unpacked")
-        _swap_in(tmp, out)
+        swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
 
 
-def _swap_in(tmp: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old, out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
