@@ -6,9 +6,12 @@ The frame builders are plain pandas and can be tested without a browser; the cha
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import altair as alt
-import pandas as pd
+if TYPE_CHECKING:  # imported where used: the first page draws without them
+    import altair as alt
+    import pandas as pd
+
 
 SMOOTHING = 0.15  # weight of the newest batch in the exponential moving average
 
@@ -56,6 +59,8 @@ def live_frame(batch_log: list[dict], history: list[dict], batches: int | None =
     ``batch_log`` rows carry ``epoch``, ``batch`` and the running logs Keras reports; ``history`` rows are the
     finished epochs with ``loss``, the accuracy metric and their ``val_`` twins.
     """
+    import pandas as pd
+
     records = []
     batch_log = [r for r in batch_log or [] if isinstance(r, dict)]
     history = [r for r in history or [] if isinstance(r, dict)]
@@ -91,6 +96,8 @@ def live_frame(batch_log: list[dict], history: list[dict], batches: int | None =
 
 def _metric_panel(frame: pd.DataFrame, metric: str, title: str, height: int,
                   epochs: int | None = None) -> alt.LayerChart:
+    import altair as alt
+
     data = frame[frame["metric"] == metric]
     color = alt.Color("series:N", scale=alt.Scale(domain=SERIES_ORDER, range=SERIES_COLORS),
                       legend=alt.Legend(title=None, orient="bottom"))
@@ -114,6 +121,8 @@ def training_chart(frame: pd.DataFrame, height: int = 260, epochs: int | None = 
 
     With ``epochs`` the x axis spans the whole run, so the curves grow from left to right.
     """
+    import altair as alt
+
     panels = [_metric_panel(frame, "loss", "loss", height, epochs)]
     if (frame["metric"] == "accuracy").any():
         panels.append(_metric_panel(frame, "accuracy", "accuracy", height, epochs))
@@ -125,6 +134,8 @@ def training_chart(frame: pd.DataFrame, height: int = 260, epochs: int | None = 
 
 def history_long(history: pd.DataFrame, run: str) -> pd.DataFrame:
     """Per-epoch loss and accuracy of one run as rows (run, epoch, metric, split, value)."""
+    import pandas as pd
+
     if history is None or history.empty:
         return pd.DataFrame(columns=["run", "epoch", "metric", "split", "value"])
     acc = accuracy_key(history.columns)
@@ -144,6 +155,8 @@ def history_long(history: pd.DataFrame, run: str) -> pd.DataFrame:
 
 def overlay_chart(frame: pd.DataFrame, height: int = 240) -> alt.HConcatChart:
     """Curves of several runs, one colour per run, dashed for training and solid for validation."""
+    import altair as alt
+
     panels = []
     for metric in ("loss", "accuracy"):
         data = frame[frame["metric"] == metric]
@@ -164,6 +177,8 @@ def overlay_chart(frame: pd.DataFrame, height: int = 240) -> alt.HConcatChart:
 
 
 def confusion_frame(matrix, class_names: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     rows = []
     for i, counts in enumerate(matrix or []):
         total = sum(counts) or 1
@@ -176,6 +191,8 @@ def confusion_frame(matrix, class_names: list[str]) -> pd.DataFrame:
 
 def confusion_chart(frame: pd.DataFrame, class_names: list[str]) -> alt.LayerChart:
     """Heatmap of true vs predicted class; colour is the share of the true class's images."""
+    import altair as alt
+
     side = max(220, min(640, 26 * len(class_names)))
     base = alt.Chart(frame).encode(
         x=alt.X("predicted:N", sort=class_names, title="predicted"),
@@ -194,6 +211,9 @@ def confusion_chart(frame: pd.DataFrame, class_names: list[str]) -> alt.LayerCha
 
 def probability_chart(guesses: list[tuple[str, float]], height: int = 170) -> alt.Chart:
     """Horizontal bars of the top guesses, best on top."""
+    import altair as alt
+    import pandas as pd
+
     frame = pd.DataFrame([{"class": str(c), "probability": float(p)} for c, p in guesses])
     order = list(frame["class"]) if not frame.empty else []
     bars = alt.Chart(frame).mark_bar(color="#3182bd").encode(

@@ -34,6 +34,15 @@ def enabled() -> bool:
     return os.environ.get("CNN_LAB_TF_PRELOAD", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
+START_DELAY_S = 1.0  # lets the first page finish drawing before the import takes a core
+_hurry = threading.Event()
+
+
+def _load_soon() -> None:
+    _hurry.wait(START_DELAY_S)
+    _load()
+
+
 def _load() -> None:
     global _error, _seconds
     began = time.perf_counter()
@@ -86,7 +95,7 @@ def start() -> bool:
             return True
         if not enabled():
             return False
-        _thread = threading.Thread(target=_load, name="cnn-lab-tf-import", daemon=True)
+        _thread = threading.Thread(target=_load_soon, name="cnn-lab-tf-import", daemon=True)
         _thread.start()
         return True
 
@@ -110,6 +119,7 @@ def seconds() -> float | None:
 def wait(timeout: float | None = None):
     """The tensorflow module, importing it now if the background import is off or not started."""
     keep_keras_session()
+    _hurry.set()
     if _thread is None:
         with _lock:
             if _thread is None and not _done.is_set():
