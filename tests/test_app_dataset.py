@@ -14,15 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 from streamlit.testing.v1 import AppTest
 
 from lab.data import zip_import
 from lab.errors import LabError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def dataset_page():

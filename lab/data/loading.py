@@ -232,6 +232,8 @@ def _load_keras(
     label_mode,
     interpolation,
 ):
+    import keras
+    import tensorflow as tf
 
     root = info.path / info.split_dirs[train_split]
     common = dict(
@@ -246,97 +248,61 @@ def _load_keras(
     read_batch = 256 if cache else batch_size
     read_mode = "int" if cache else label_mode
     with quiet:
-        return _read_keras(
-            info,
-            train_split,
-            cache,
-            resized,
-            root,
-            common,
-            read_batch,
-            read_mode,
-            image_size,
-            batch_size,
-            validation_split,
-            seed,
-            shuffle,
-            label_mode,
-        )
+        if validation_split:
+            train, val = keras.utils.image_dataset_from_directory(
+                str(root),
+                label_mode=read_mode,
+                batch_size=read_batch,
+                shuffle=True,
+                seed=seed,
+                validation_split=validation_split,
+                subset="both",
+                **common,
+            )
+        else:
+            train = keras.utils.image_dataset_from_directory(
+                str(root), label_mode=read_mode, batch_size=read_batch, shuffle=shuffle and not cache, seed=seed,
+                **common,
+            )
+            val = None
+        test = None
+        if info.has_test:
+            test = keras.utils.image_dataset_from_directory(
+                str(info.path / info.split_dirs["Test"]),
+                label_mode=read_mode,
+                batch_size=read_batch,
+                shuffle=False,
+                **common,
+            )
+        counts = {}
+        if not cache:
+            out = []
+            for name, ds in (("train", train), ("val", val), ("test", test)):
+                if ds is not None:
+                    counts[name] = len(ds.file_paths)
+                    if label_mode is None:
+                        ds = ds.map(lambda x, y: x)
+                    ds = ds.prefetch(tf.data.AUTOTUNE)
+                out.append(ds)
+            return (*out, counts)
 
-
-def _read_keras(
-    info,
-    train_split,
-    cache,
-    resized,
-    root,
-    common,
-    read_batch,
-    read_mode,
-    image_size,
-    batch_size,
-    validation_split,
-    seed,
-    shuffle,
-    label_mode,
-):
-    import keras
-    import tensorflow as tf
-
-    if validation_split:
-        train, val = keras.utils.image_dataset_from_directory(
-            str(root),
-            label_mode=read_mode,
-            batch_size=read_batch,
-            shuffle=True,
-            seed=seed,
-            validation_split=validation_split,
-            subset="both",
-            **common,
-        )
-    else:
-        train = keras.utils.image_dataset_from_directory(
-            str(root), label_mode=read_mode, batch_size=read_batch, shuffle=shuffle and not cache, seed=seed, **common
-        )
-        val = None
-    test = None
-    if info.has_test:
-        test = keras.utils.image_dataset_from_directory(
-            str(info.path / info.split_dirs["Test"]),
-            label_mode=read_mode,
-            batch_size=read_batch,
-            shuffle=False,
-            **common,
-        )
-    counts = {}
-    if not cache:
         out = []
-        for name, ds in (("train", train), ("val", val), ("test", test)):
-            if ds is not None:
-                counts[name] = len(ds.file_paths)
-                if label_mode is None:
-                    ds = ds.map(lambda x, y: x)
-                ds = ds.prefetch(tf.data.AUTOTUNE)
-            out.append(ds)
+        for name, ds, shuffle_this in (("train", train, shuffle), ("val", val, False), ("test", test, False)):
+            if ds is None:
+                out.append(None)
+                continue
+            xs, ys = [], []
+            for x, y in ds:
+                xs.append(x.numpy())
+                ys.append(y.numpy())
+            images = np.concatenate(xs) if xs else np.zeros((0, *image_size, 1), np.float32)
+            labels = np.concatenate(ys) if ys else np.zeros((0,), np.int32)
+            if not resized:
+                images = np.clip(np.rint(images), 0, 255).astype(np.uint8)
+            counts[name] = len(images)
+            encoded = None if label_mode is None else _encode_labels(labels, len(info.classes), label_mode)
+            out.append(_from_arrays(images, encoded, batch_size, shuffle_this, seed))
         return (*out, counts)
-
-    out = []
-    for name, ds, shuffle_this in (("train", train, shuffle), ("val", val, False), ("test", test, False)):
-        if ds is None:
-            out.append(None)
-            continue
-        xs, ys = [], []
-        for x, y in ds:
-            xs.append(x.numpy())
-            ys.append(y.numpy())
-        images = np.concatenate(xs) if xs else np.zeros((0, *image_size, 1), np.float32)
-        labels = np.concatenate(ys) if ys else np.zeros((0,), np.int32)
-        if not resized:
-            images = np.clip(np.rint(images), 0, 255).astype(np.uint8)
-        counts[name] = len(images)
-        encoded = None if label_mode is None else _encode_labels(labels, len(info.classes), label_mode)
-        out.append(_from_arrays(images, encoded, batch_size, shuffle_this, seed))
-    return (*out, counts)
 
 
 # ----------------------------------------------------------------------------------------------
