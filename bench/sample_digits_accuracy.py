@@ -100,7 +100,8 @@ def main() -> int:
         accuracy = float((labels == y).mean())
         per_class = " ".join(f"{d}:{(labels[y == d] == d).mean():.2f}" for d in range(10))
     print(
-        f"sample-digits ({args.spec or 'plain CNN'}): generated {data.counts['train'] + data.counts['val'] + data.counts['test']:,} images "
+        f"sample-digits ({args.spec or 'plain CNN'}): generated "
+        f"{data.counts['train'] + data.counts['val'] + data.counts['test']:,} images "
         f"in {gen_s:.1f} s on {os.cpu_count()} cores; {args.epochs} epochs in {train_s:.0f} s; "
         f"generated-test accuracy {test_acc:.3f}; real load_digits accuracy {accuracy:.3f} "
         f"({len(y)} images; per class {per_class})"

@@ -98,3 +98,15 @@ def test_a_short_training_finishes_and_appears_in_runs(dirs):
     assert table["epochs"].iloc[0] == 2
     assert "Conv2D(4,same)" in table["model"].iloc[0]
     assert table["dataset"].iloc[0] == folder.name
+
+
+def test_train_opened_first_starts_from_the_dataset_and_the_recommended_network(dirs):
+    data, _ = dirs
+    folder = make_dataset(data)
+    at = AppTest.from_file(APP, default_timeout=60)
+    open_page(at, "train")
+    assert not at.exception
+    assert at.session_state[state.DATASET] == str(folder)
+    spec = at.session_state[state.SPEC]
+    assert spec["input_shape"] == [28, 28, 1] and spec["layers"][-1]["units"] == 2
+    assert not start_button(at).disabled

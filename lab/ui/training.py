@@ -258,9 +258,14 @@ def job_view(job) -> None:
 
 
 def render() -> None:
+    from lab.ui import architecture
+    from lab.ui import dataset as dataset_page
+
     st.title("Train")
+    # Whichever page a person opens first, training starts from a dataset and a network that fit each other.
+    dataset_page.ensure_chosen()
     dataset = state.get(state.DATASET)
-    spec = state.get(state.SPEC)
+    spec = architecture.current_spec()
     load_params = dict(state.get(state.LOAD_PARAMS) or {})
     job = shown_job()
     active = job is not None and _snapshot(job).get("status") in ACTIVE
