@@ -102,3 +102,21 @@ def test_delete_a_run_after_confirming(runs_dir):
     assert not at.exception
     assert not (runs_dir / run_id).exists()
     assert len(at.dataframe[0].value) == 1
+
+
+def test_a_run_killed_before_its_model_file_gets_one_from_its_best_weights(runs_dir):
+    from lab.train import runs as run_files
+
+    at = page(runs_dir)
+    run_dir = runs_dir / at.selectbox(key="runs_detail").value
+    model = run_files.load_model_file(run_dir / run_files.MODEL)
+    run_files.save_weights_atomic(model.get_weights(), run_dir / run_files.WEIGHTS)
+    (run_dir / run_files.MODEL).unlink()  # what a kill after the last better epoch leaves
+    at = page(runs_dir)
+    assert not any(b.key == "runs_dl_model" for b in at.get("download_button"))
+    next(b for b in at.button if b.key == "runs_make_model").click()
+    at.run()
+    assert not at.exception
+    remade = run_files.load_model_file(run_dir / run_files.MODEL)
+    assert all((a == b).all() for a, b in zip(remade.get_weights(), model.get_weights()))
+    assert any(b.key == "runs_dl_model" for b in at.get("download_button"))

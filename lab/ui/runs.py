@@ -277,10 +277,24 @@ def _misclassified(metrics: dict) -> None:
 
 def _downloads(run) -> None:
     cols = st.columns(3)
-    model_path = run.path / "model.keras"
+    from lab.train import runs as run_files
+    from lab.train.job import is_active_run
+
+    model_path = run.path / run_files.MODEL
     if model_path.is_file():
         cols[0].download_button("⬇ model.keras", model_path.read_bytes(), file_name=f"{run.id}.keras",
                                 mime="application/octet-stream", key="runs_dl_model")
+    elif run_files.model_file(run.path) is not None and not is_active_run(run.path):
+        # A run stopped by a crash or a kill keeps its best weights; model.keras is made from them on request.
+        if cols[0].button("Make model.keras from the best weights", key="runs_make_model",
+                          help="This run ended before its model file was written; its best weights are kept."):
+            try:
+                model = run_files.load_model_file(run.path / run_files.WEIGHTS)
+                run_files.save_model_atomic(model, model_path)
+            except LabError as error:
+                st.error(str(error))
+            else:
+                st.rerun()
     history_path = run.path / "history.csv"
     if history_path.is_file():
         cols[1].download_button("⬇ history.csv", history_path.read_bytes(), file_name=f"{run.id}-history.csv",
