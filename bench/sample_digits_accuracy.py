@@ -99,12 +99,15 @@ def main() -> int:
         labels = np.array([int(data.class_names[i]) for i in predicted])
         accuracy = float((labels == y).mean())
         per_class = " ".join(f"{d}:{(labels[y == d] == d).mean():.2f}" for d in range(10))
+        pairs = sorted(((int(((y == t) & (labels == p)).sum()), t, p) for t in range(10) for p in range(10) if t != p),
+                       reverse=True)
+        confusions = ", ".join(f"{t} as {p}: {n}" for n, t, p in pairs[:5] if n)
     print(
         f"sample-digits ({args.spec or 'plain CNN'}): generated "
         f"{data.counts['train'] + data.counts['val'] + data.counts['test']:,} images "
         f"in {gen_s:.1f} s on {os.cpu_count()} cores; {args.epochs} epochs in {train_s:.0f} s; "
         f"generated-test accuracy {test_acc:.3f}; real load_digits accuracy {accuracy:.3f} "
-        f"({len(y)} images; per class {per_class})"
+        f"({len(y)} images; per class {per_class}; most confused {confusions})"
     )
     return 0
 
