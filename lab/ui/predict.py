@@ -276,7 +276,7 @@ def _show(name: str, image, crop, run, model, invert) -> None:
             if top:
                 best, probability = top[0]
                 st.markdown(f"### {best} · {probability:.0%}")
-                st.altair_chart(charts.probability_chart(top), use_container_width=True)
+                st.altair_chart(charts.probability_chart(top), width="stretch")
 
 
 def render() -> None:

@@ -212,7 +212,7 @@ def _compare(infos, by_id) -> None:
     if frame.empty:
         st.info("The chosen runs have no finished epoch yet.")
     else:
-        st.altair_chart(charts.overlay_chart(frame), use_container_width=True)
+        st.altair_chart(charts.overlay_chart(frame), width="stretch")
     if len(settings) >= 2:
         diff = spec_diff(settings)
         if diff.empty:
@@ -247,7 +247,7 @@ def _details(run_dir: Path) -> None:
                                    "recall": values.get("recall"), "images": values.get("support")}
                                   for name, values in per_class.items()])
             if not table.empty:
-                st.dataframe(table, hide_index=True, use_container_width=True,
+                st.dataframe(table, hide_index=True, width="stretch",
                              column_config={"precision": st.column_config.NumberColumn(format="%.2f"),
                                             "recall": st.column_config.NumberColumn(format="%.2f")})
         _misclassified(metrics)
@@ -363,7 +363,7 @@ def render() -> None:
         return
     by_id = {info.id: info for info in infos}
     table = runs_table(infos)
-    st.dataframe(table.drop(columns=["id"]), hide_index=True, use_container_width=True,
+    st.dataframe(table.drop(columns=["id"]), hide_index=True, width="stretch",
                  column_config={"best val acc": st.column_config.NumberColumn(format="percent"),
                                 "test acc": st.column_config.NumberColumn(format="percent"),
                                 "model": st.column_config.TextColumn(width="large")})

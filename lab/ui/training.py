@@ -251,7 +251,7 @@ def job_view(job) -> None:
     frame = charts.live_frame(snap.get("batch_log") or [], snap.get("history") or [], snap.get("batches"))
     if not frame.empty:
         planned = snap.get("epochs") if active else None  # a finished run's axis ends at its last epoch
-        st.altair_chart(charts.training_chart(frame, epochs=planned), use_container_width=True)
+        st.altair_chart(charts.training_chart(frame, epochs=planned), width="stretch")
     elif active:
         st.caption("The chart appears after the first batch.")
     _messages(snap)

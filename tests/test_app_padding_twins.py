@@ -1,0 +1,47 @@
+"""The Padding page's "Train both", for real: two runs that differ only in padding, side by side in Runs."""
+
+from __future__ import annotations
+
+import json
+
+from streamlit.testing.v1 import AppTest
+from ui_support import APP, make_dataset, open_page, tiny_spec
+
+from lab.train import runs
+from lab.train.job import manager
+from lab.ui import state
+
+
+def test_train_both_trains_the_same_and_valid_twins_and_runs_compares_them(tmp_path, monkeypatch):
+    data, runs_root = tmp_path / "data", tmp_path / "runs"
+    folder = make_dataset(data)
+    monkeypatch.setenv("CNN_LAB_DATA", str(data))
+    monkeypatch.setenv("CNN_LAB_RUNS", str(runs_root))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[state.DATASET] = str(folder)
+    at.session_state[state.SPEC] = tiny_spec(padding="same")
+    at.session_state[state.LOAD_PARAMS] = {"batch_size": 8, "validation_split": 0.25, "seed": 3}
+    open_page(at, "padding")
+    assert not at.exception
+    at.number_input(key="pad_epochs").set_value(2)
+    at.button(key="pad_train").click().run()
+    assert not at.exception
+    assert manager().wait_idle(240)
+
+    found = {info.name: info for info in runs.list_runs(runs_root)}
+    assert set(found) == {"padding same", "padding valid"}
+    for padding, info in found.items():
+        assert info.status == "finished" and info.epochs_done == 2 and info.has_model
+        spec = json.loads((info.path / "spec.json").read_text())
+        conv = next(layer for layer in spec["layers"] if layer["type"] == "Conv2D")
+        assert conv["padding"] == padding.split()[1]
+    same_meta = json.loads((found["padding same"].path / "meta.json").read_text())
+    valid_meta = json.loads((found["padding valid"].path / "meta.json").read_text())
+    assert same_meta["seed"] == valid_meta["seed"] == 3
+
+    open_page(at, "runs")
+    assert not at.exception
+    assert set(at.multiselect(key="runs_compare").value) == {info.id for info in found.values()}
+    diff = at.table[0].value  # the settings that differ between the compared runs: padding and nothing else
+    assert list(diff.index) == ["layer 2 · padding"]
+    assert sorted(diff.iloc[0]) == ["same", "valid"]
