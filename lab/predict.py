@@ -29,29 +29,37 @@ class Prepared:
     message: str = ""
 
 
-def open_image(source) -> Image.Image:
-    """A PIL image from a PIL image, bytes, a path or a file-like object; LabError for anything else."""
-    if isinstance(source, Image.Image):
-        return source
+def open_image(source, name: str = "The image") -> Image.Image:
+    """A decoded PIL image (the first frame of an animation) from a PIL image, bytes, a path or a file-like object.
+
+    ``name`` starts the error sentences ("The drawing", a file name). LabError for anything that is not a
+    readable image, is damaged, or is over MAX_PIXELS (checked before decoding).
+    """
+    if not isinstance(source, Image.Image):
+        try:
+            if isinstance(source, (bytes, bytearray, memoryview)):
+                source = io.BytesIO(bytes(source))
+            elif isinstance(source, (str, os.PathLike)):
+                source = open(source, "rb")
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                source = Image.open(source)
+        except (UnidentifiedImageError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise LabError(f"{name} is not an image that can be read; use a PNG, JPEG, BMP, WebP or GIF file.") \
+                from None
+        except OSError as exc:
+            raise LabError(f"{name} cannot be read ({exc.strerror or exc}); try another file.") from None
+    width, height = source.size
+    if width * height > MAX_PIXELS:
+        raise LabError(f"{name} is {width}×{height} pixels, too large to read here; use an image under "
+                       f"{MAX_PIXELS // 1_000_000} megapixels (for example scaled down to 2000×2000).")
     try:
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            source = io.BytesIO(bytes(source))
-        elif isinstance(source, (str, os.PathLike)):
-            source = open(source, "rb")
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(source)
-    except (UnidentifiedImageError, ValueError):
-        raise LabError("This file is not an image; upload a PNG, JPEG, GIF, BMP or WebP picture.") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise LabError(_too_large_message(None)) from None
-    except OSError as exc:
-        raise LabError(f"The image cannot be read ({exc.strerror or exc}); try another file.") from None
-
-
-def _too_large_message(size) -> str:
-    detail = f" ({size[0]}x{size[1]} pixels)" if size else ""
-    return f"The image is too large{detail}; use one under {MAX_PIXELS // 1_000_000} megapixels."
+        source.seek(0)
+        source.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise LabError(f"{name} is damaged and cannot be decoded ({str(exc).strip() or type(exc).__name__}); "
+                       "try another file.") from None
+    return source
 
 
 def prepare(image, preprocessing: dict, invert="auto", crop=None) -> Prepared:
@@ -67,15 +75,6 @@ def prepare(image, preprocessing: dict, invert="auto", crop=None) -> Prepared:
     Raises LabError for non-images, images over 40 megapixels and empty drawings.
     """
     image = open_image(image)
-    if image.width * image.height > MAX_PIXELS:
-        raise LabError(_too_large_message(image.size))
-    try:
-        image.seek(0)
-        image.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise LabError(
-            f"The image is damaged and cannot be decoded ({str(exc).strip() or type(exc).__name__}); try another file."
-        ) from None
     size = preprocessing.get("image_size") or [28, 28]
     height, width = int(size[0]), int(size[1])
     color_mode = preprocessing.get("color_mode", "grayscale")

@@ -24,24 +24,16 @@ def load_predictor(model_arg):
 
 def predict_files(model_arg, images, k: int = 3) -> list[dict]:
     """Top-k classes per image file: [{"image", "top": [[class, probability], ...], "inverted", "message"}]."""
-    from PIL import Image, UnidentifiedImageError
-
     for name in images:
         if not Path(name).is_file():
             raise LabError(f"There is no image at {name}; check the file name.")
-    from lab.predict import prepare, top_k
+    from lab.predict import open_image, prepare, top_k
 
     model, class_names, preprocessing = load_predictor(model_arg)
     results = []
     for name in images:
         path = Path(name)
-        try:
-            with Image.open(path) as image:
-                image.load()
-                prepared = prepare(image, preprocessing)
-        except (UnidentifiedImageError, OSError) as error:
-            raise LabError(f"{path} is not an image that can be read ({type(error).__name__}); give a PNG or "
-                           "JPEG file.") from None
+        prepared = prepare(open_image(path, str(path)), preprocessing)
         top = top_k(model, prepared.array, class_names, k=min(k, len(class_names)))
         results.append({"image": str(path), "top": [[str(c), float(p)] for c, p in top],
                         "inverted": bool(getattr(prepared, "inverted", False)),

@@ -6,19 +6,18 @@ Every image is shown next to exactly the tensor the model receives (``lab.predic
 from __future__ import annotations
 
 import base64
-import io
 from pathlib import Path
 
 import streamlit as st
 
 from lab.errors import LabError
+from lab.predict import open_image
 from lab.ui import charts, state
 
 SOURCES = ["Draw", "Upload", "Webcam"]
 INVERT_CHOICES = ["auto", "invert", "keep"]
 INVERT_LABELS = {"auto": "Auto", "invert": "Invert", "keep": "Don't invert"}
 CANVAS_ROUND = "predict_canvas_round"  # bumped by "Clear" so the canvas gets a new key and starts empty
-MAX_PIXELS = 40_000_000  # refuse to decode anything larger (an 8000×8000 photo is 64 MP)
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "webp", "gif"]
 SHOWN = 112  # pixels: small images are enlarged to about this size, pixel by pixel
 
@@ -28,30 +27,6 @@ def canvas_key() -> str:
 
 
 # --- images --------------------------------------------------------------------------------------------------------
-
-
-def open_image(data: bytes, name: str = "the image"):
-    """A decoded PIL image (first frame of an animation); LabError for anything that is not a readable image."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        image = Image.open(io.BytesIO(data))
-        width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise LabError(f"{name} is {width}×{height} pixels, too large to read here; use an image under "
-                           f"{MAX_PIXELS // 1_000_000} megapixels (for example scaled down to 2000×2000).")
-        if getattr(image, "n_frames", 1) > 1:
-            image.seek(0)
-        image.load()
-    except LabError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise LabError(f"{name} is not an image that can be read; upload a PNG, JPEG, BMP, WebP or GIF file.") \
-            from None
-    except (OSError, ValueError, SyntaxError) as error:
-        raise LabError(f"{name} could not be read as an image ({error}); upload another PNG, JPEG, BMP, WebP or "
-                       "GIF file.") from None
-    return image
 
 
 def canvas_data_url(value) -> str | None:
