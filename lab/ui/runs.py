@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from lab.errors import LabError
 from lab.ui import charts, state
+
+if TYPE_CHECKING:  # imported where used, like the charts: the first page draws without it
+    import pandas as pd
 
 SHORT_NAMES = {"MaxPooling2D": "MaxPool", "AveragePooling2D": "AvgPool", "GlobalAveragePooling2D": "GlobalAvgPool",
                "BatchNormalization": "BatchNorm"}
@@ -84,6 +87,8 @@ def flatten_settings(spec: dict | None, config: dict | None = None) -> dict[str,
 
 def spec_diff(runs: dict[str, tuple[dict | None, dict | None]]) -> pd.DataFrame:
     """Rows of the settings whose values differ between runs; one column per run (empty cell: not present)."""
+    import pandas as pd
+
     flat = {name: flatten_settings(spec, config) for name, (spec, config) in runs.items()}
     keys: list[str] = []
     for values in flat.values():
@@ -156,6 +161,8 @@ def _stamp(path: Path) -> float:
 
 
 def runs_table(infos) -> pd.DataFrame:
+    import pandas as pd
+
     rows = []
     for info in infos:
         try:
@@ -186,6 +193,8 @@ def _label(infos_by_id: dict, run_id: str) -> str:
 
 
 def _compare(infos, by_id) -> None:
+    import pandas as pd
+
     from lab.train.runs import load_run
 
     st.subheader("Compare runs")
@@ -223,6 +232,8 @@ def _compare(infos, by_id) -> None:
 
 
 def _details(run_dir: Path) -> None:
+    import pandas as pd
+
     from lab.train.runs import load_run
 
     try:
@@ -258,6 +269,8 @@ def _details(run_dir: Path) -> None:
 
 
 def _misclassified(metrics: dict) -> None:
+    import pandas as pd
+
     wrong = [item for item in metrics.get("misclassified") or [] if isinstance(item, dict)]
     total = metrics.get("misclassified_total", len(wrong))
     with st.expander(f"Misclassified images ({total})", expanded=False):
