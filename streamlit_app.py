@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lab.ui import architecture, dataset, padding, predict, runs, training
+from lab.ui import architecture, autosave, dataset, padding, predict, runs, training
 
 st.set_page_config(page_title="CNN Lab", page_icon=":material/science:", layout="wide")
 
@@ -14,4 +14,8 @@ pages = [
     st.Page(runs.render, title="Runs", icon=":material/history:", url_path="runs"),
     st.Page(predict.render, title="Predict", icon=":material/draw:", url_path="predict"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+autosave.restore()
+autosave.show_messages()
+page.run()
+autosave.save()

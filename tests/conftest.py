@@ -10,6 +10,12 @@ SHARED = ROOT.parent / "shared"
 SIGN_MNIST = SHARED / "datasets" / "sign_language_mnist"
 
 
+@pytest.fixture(autouse=True)
+def _own_workspace(tmp_path_factory, monkeypatch):
+    """Every test gets an empty workspace, so no test restores a network that another one saved."""
+    monkeypatch.setenv("CNN_LAB_WORKSPACE", str(tmp_path_factory.mktemp("workspace")))
+
+
 @pytest.fixture(scope="session")
 def sign_mnist() -> Path:
     if not (SIGN_MNIST / "Test").is_dir():

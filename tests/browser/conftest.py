@@ -120,6 +120,7 @@ def app_url(lab_data, lab_runs, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
     env = {**os.environ, "CNN_LAB_DATA": str(lab_data), "CNN_LAB_RUNS": str(lab_runs),
+           "CNN_LAB_WORKSPACE": str(tmp_path_factory.mktemp("workspace")),
            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
                "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),

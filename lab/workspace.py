@@ -1,0 +1,218 @@
+"""The workspace on disk: the network being built, the dataset chosen, and every earlier network kept.
+
+A reload, a new tab or a server restart finds the person's work here. Networks are stored by content
+(``networks/<key>.json``, the key a hash of the spec), so a link that names a key always opens that exact
+network; ``state.json`` holds the current choice and the history of earlier networks, newest first.
+
+Every write goes beside its final name and is moved into place, so a crash leaves the older complete file.
+A damaged ``state.json`` is moved aside (never deleted) and the workspace starts again from empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE_FILE = "state.json"
+NETWORKS = "networks"
+KEY_PATTERN = re.compile(r"^[0-9a-f]{12}$")
+HISTORY_LIMIT = 50
+# Edits closer together than this replace the newest history entry instead of adding one, so that typing a
+# value digit by digit leaves one entry, not five.
+COALESCE_SECONDS = 60.0
+MAX_FILE_BYTES = 2_000_000  # a spec of a few hundred layers is under 100 kB
+
+
+def workspace_root() -> Path:
+    return Path(os.environ.get("CNN_LAB_WORKSPACE") or ROOT / "workspace")
+
+
+def network_key(spec: dict) -> str:
+    """The content key of a spec: the same network always gets the same key."""
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:12]
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1, ensure_ascii=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _read_json(path: Path) -> Any:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ValueError(f"{path.name} is larger than {MAX_FILE_BYTES:,} bytes")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Entry:
+    """One network in the history: its key, when it was saved, and what it looks like in one line."""
+
+    key: str
+    saved_at: float
+    summary: str
+    started_at: float | None = None  # when the burst of edits that this entry stands for began
+
+    def as_json(self) -> dict:
+        return {"key": self.key, "saved_at": self.saved_at, "summary": self.summary,
+                "started_at": self.started_at if self.started_at is not None else self.saved_at}
+
+
+@dataclass
+class State:
+    """What the workspace remembers: the dataset (a folder name under the data root), its loading
+    parameters, the current network's key, and the history of networks, newest first."""
+
+    dataset: str | None = None
+    load_params: dict | None = None
+    network: str | None = None
+    history: list[Entry] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"dataset": self.dataset, "load_params": self.load_params, "network": self.network,
+                "history": [entry.as_json() for entry in self.history]}
+
+
+def summary(spec: dict) -> str:
+    """One line that tells networks apart in a list: name, layer count and the layer types in order."""
+    layers = spec.get("layers") if isinstance(spec, dict) else None
+    layers = layers if isinstance(layers, list) else []
+    short = {"Conv2D": "Conv", "MaxPooling2D": "MaxPool", "AveragePooling2D": "AvgPool",
+             "GlobalAveragePooling2D": "GAP", "BatchNormalization": "BatchNorm"}
+    kinds = [str(layer.get("type", "?")) if isinstance(layer, dict) else "?" for layer in layers]
+    path = " → ".join(short.get(kind, kind) for kind in kinds)
+    if len(path) > 120:
+        path = path[:117] + "…"
+    name = spec.get("name") if isinstance(spec, dict) else None
+    head = f"{str(name)[:60]} · " if isinstance(name, str) and name else ""
+    return f"{head}{len(layers)} layers: {path}"
+
+
+def _parse_state(data: Any) -> State:
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    dataset = data.get("dataset")
+    params = data.get("load_params")
+    network = data.get("network")
+    history = []
+    for item in data.get("history") or []:
+        if (isinstance(item, dict) and isinstance(item.get("key"), str) and KEY_PATTERN.match(item["key"])
+                and isinstance(item.get("saved_at"), (int, float))):
+            started = item.get("started_at")
+            history.append(Entry(item["key"], float(item["saved_at"]), str(item.get("summary", ""))[:300],
+                                 float(started) if isinstance(started, (int, float)) else None))
+    return State(dataset=dataset if isinstance(dataset, str) else None,
+                 load_params=params if isinstance(params, dict) else None,
+                 network=network if isinstance(network, str) and KEY_PATTERN.match(network) else None,
+                 history=history[:HISTORY_LIMIT])
+
+
+class Workspace:
+    """The workspace folder: load and save the state, store and fetch networks by key."""
+
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else workspace_root()
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / STATE_FILE
+
+    def load(self) -> tuple[State, str | None]:
+        """The saved state, and a sentence when the file was damaged (it is then moved aside, not lost)."""
+        path = self.state_path
+        if not path.exists():
+            return State(), None
+        try:
+            return _parse_state(_read_json(path)), None
+        except (OSError, ValueError, RecursionError) as error:
+            aside = path.with_name(f"{STATE_FILE}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            try:
+                os.replace(path, aside)
+            except OSError:
+                return State(), (f"The saved workspace {path} could not be read ({error}); starting from the "
+                                 "default network. Your earlier networks are still in "
+                                 f"{self.root / NETWORKS}.")
+            return State(), (f"The saved workspace could not be read ({error}); it was kept as {aside.name} and "
+                             "the page starts from the default network. Your earlier networks are still listed "
+                             "under History if their files are intact.")
+
+    def save(self, state: State) -> None:
+        self._write(self.state_path, state.as_json())
+
+    def _write(self, path: Path, data: Any) -> None:
+        try:
+            _write_json(path, data)
+        except OSError as error:
+            raise LabError(f"Cannot save the workspace in {self.root}: {error.strerror or error}; free some disk "
+                           "space or set CNN_LAB_WORKSPACE to a folder you can write.") from None
+
+    def network_path(self, key: str) -> Path:
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
+            raise LabError(f"{key!r} is not a network key; a key is 12 characters 0–9 and a–f, as in the page's "
+                           "address after net=.")
+        return self.root / NETWORKS / f"{key}.json"
+
+    def store(self, spec: dict) -> str:
+        """Stores a network (once per content) and returns its key."""
+        key = network_key(spec)
+        path = self.network_path(key)
+        if not path.exists():
+            self._write(path, spec)
+        return key
+
+    def fetch(self, key: str) -> dict:
+        """The network stored under ``key``; LabError when it is not there or damaged."""
+        path = self.network_path(key)
+        try:
+            spec = _read_json(path)
+        except FileNotFoundError:
+            raise LabError(f"No saved network {key} in {self.root / NETWORKS}; it may come from another lab. "
+                           "Ask for the spec file (Architecture → Download the spec) instead.") from None
+        except (OSError, ValueError, RecursionError) as error:
+            raise LabError(f"The saved network {key} cannot be read ({error}); pick another one under "
+                           "History.") from None
+        if not isinstance(spec, dict):
+            raise LabError(f"The saved network {key} is not a network; pick another one under History.")
+        return spec
+
+    def remember(self, state: State, spec: dict, now: float | None = None, new_entry: bool = False) -> str:
+        """Stores ``spec``, makes it the current network and puts it at the top of the history.
+
+        Within COALESCE_SECONDS of the start of the newest entry's burst of edits, the newest entry is replaced
+        (so a long session of edits leaves one entry a minute, not one per keystroke)
+        unless ``new_entry`` asks for a new one (a preset, an upload or a restore replaced the network).
+        An entry for a network already in the history moves to the top instead of appearing twice.
+        """
+        now = time.time() if now is None else now
+        key = self.store(spec)
+        state.network = key
+        entry = Entry(key, now, summary(spec), now)
+        history = [e for e in state.history if e.key != key]
+        newest = state.history[0] if state.history else None
+        if newest is not None and newest.key == key:
+            entry.started_at = newest.started_at
+        elif (newest is not None and not new_entry and history and history[0] is newest
+              and now - (newest.started_at or newest.saved_at) < COALESCE_SECONDS):
+            history.pop(0)
+            entry.started_at = newest.started_at or newest.saved_at
+        state.history = [entry, *history][:HISTORY_LIMIT]
+        return key
