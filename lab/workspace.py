@@ -71,10 +71,12 @@ class Entry:
     saved_at: float
     summary: str
     started_at: float | None = None  # when the burst of edits that this entry stands for began
+    edited: bool = False  # made by editing; False for a network that was loaded (a preset, an upload, a restore)
 
     def as_json(self) -> dict:
         return {"key": self.key, "saved_at": self.saved_at, "summary": self.summary,
-                "started_at": self.started_at if self.started_at is not None else self.saved_at}
+                "started_at": self.started_at if self.started_at is not None else self.saved_at,
+                "edited": self.edited}
 
 
 @dataclass
@@ -119,7 +121,8 @@ def _parse_state(data: Any) -> State:
                 and isinstance(item.get("saved_at"), (int, float))):
             started = item.get("started_at")
             history.append(Entry(item["key"], float(item["saved_at"]), str(item.get("summary", ""))[:300],
-                                 float(started) if isinstance(started, (int, float)) else None))
+                                 float(started) if isinstance(started, (int, float)) else None,
+                                 item.get("edited") is True))
     return State(dataset=dataset if isinstance(dataset, str) else None,
                  load_params=params if isinstance(params, dict) else None,
                  network=network if isinstance(network, str) and KEY_PATTERN.match(network) else None,
@@ -197,20 +200,21 @@ class Workspace:
     def remember(self, state: State, spec: dict, now: float | None = None, new_entry: bool = False) -> str:
         """Stores ``spec``, makes it the current network and puts it at the top of the history.
 
-        Within COALESCE_SECONDS of the start of the newest entry's burst of edits, the newest entry is replaced
-        (so a long session of edits leaves one entry a minute, not one per keystroke)
-        unless ``new_entry`` asks for a new one (a preset, an upload or a restore replaced the network).
-        An entry for a network already in the history moves to the top instead of appearing twice.
+        An edit within COALESCE_SECONDS of the start of the newest entry's burst of edits replaces that entry (so a
+        long session of edits leaves one entry a minute, not one per keystroke). A loaded network (``new_entry``:
+        a preset, an upload, a restore, the network a session starts with) always gets an entry of its own and is
+        never replaced by the edits that follow it. A network already in the history moves to the top.
         """
         now = time.time() if now is None else now
         key = self.store(spec)
         state.network = key
-        entry = Entry(key, now, summary(spec), now)
+        entry = Entry(key, now, summary(spec), now, edited=not new_entry)
         history = [e for e in state.history if e.key != key]
         newest = state.history[0] if state.history else None
         if newest is not None and newest.key == key:
             entry.started_at = newest.started_at
-        elif (newest is not None and not new_entry and history and history[0] is newest
+            entry.edited = newest.edited and not new_entry
+        elif (newest is not None and not new_entry and newest.edited
               and now - (newest.started_at or newest.saved_at) < COALESCE_SECONDS):
             history.pop(0)
             entry.started_at = newest.started_at or newest.saved_at

@@ -109,6 +109,20 @@ def test_edits_close_together_make_one_history_entry_and_a_new_network_keeps_the
     assert [e.key for e in current.history] == [network_key(first), network_key(preset), network_key(edited[-1])]
 
 
+def test_edits_never_replace_the_network_they_started_from(tmp_path):
+    workspace = Workspace(tmp_path)
+    current = State()
+    loaded = presets.load("recommended")
+    workspace.remember(current, loaded, now=0.0, new_entry=True)
+    edited = presets.load("recommended")
+    edited["layers"][2]["filters"] = 7
+    workspace.remember(current, edited, now=5.0)
+    edited["layers"][2]["filters"] = 8
+    workspace.remember(current, edited, now=9.0)
+    assert [e.key for e in current.history] == [network_key(edited), network_key(loaded)]
+    assert [e.edited for e in current.history] == [True, False]
+
+
 def test_a_long_session_of_edits_keeps_one_entry_a_minute_and_at_most_the_limit(tmp_path):
     workspace = Workspace(tmp_path)
     current = State()

@@ -102,7 +102,7 @@ def save() -> None:
     mark = (key, dataset, json.dumps(load_params, sort_keys=True, default=str))
     if st.session_state.get(SAVED) != mark:
         gen = st.session_state.get(GEN, 0)
-        replaced = st.session_state.get(SAVED_GEN) not in (None, gen)
+        replaced = st.session_state.get(SAVED_GEN) != gen  # loaded (or first seen in this session), not edited
         workspace = Workspace()
         current, _ = workspace.load()
         current.dataset = dataset

@@ -4,6 +4,8 @@ Fixtures
 - ``lab_data`` / ``lab_runs`` (module scope): the folders the server uses as CNN_LAB_DATA / CNN_LAB_RUNS.
   ``lab_data`` holds a small 28×28 grayscale dataset ``tiny-digits`` (10 classes); override the fixture in a
   test module to provide other data.
+- ``lab_workspace`` (module scope): the server's CNN_LAB_WORKSPACE, emptied before every test, so each test
+  starts like a first visit.
 - ``app_url`` (module scope): base URL of a fresh ``streamlit run streamlit_app.py`` child process.
 - ``browser`` (session scope): headless Chromium; ``webcam_browser``: one whose camera plays ``webcam_y4m``.
 - ``page``: a new page (1400×1000) in ``browser``; ``webcam_page``: the same in ``webcam_browser``.
@@ -114,13 +116,27 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90.0) -> 
 
 
 @pytest.fixture(scope="module")
-def app_url(lab_data, lab_runs, tmp_path_factory):
+def lab_workspace(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("workspace")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_workspace(request):
+    """Each test starts like a first visit: no network saved by an earlier test is restored."""
+    if "app_url" in request.fixturenames:
+        folder = request.getfixturevalue("lab_workspace")
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+
+
+@pytest.fixture(scope="module")
+def app_url(lab_data, lab_runs, lab_workspace, tmp_path_factory):
     if _missing():
         pytest.skip(_missing())
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
     env = {**os.environ, "CNN_LAB_DATA": str(lab_data), "CNN_LAB_RUNS": str(lab_runs),
-           "CNN_LAB_WORKSPACE": str(tmp_path_factory.mktemp("workspace")),
+           "CNN_LAB_WORKSPACE": str(lab_workspace),
            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
                "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),

@@ -104,3 +104,34 @@ def test_dataset_and_padding_pages_draw(page, app_url, shoot, settle):
     expect(page.get_by_text('padding = "same"')).to_be_visible()
     expect(page.get_by_text('padding = "valid"')).to_be_visible()
     shoot(page, "padding")
+
+
+def test_a_reload_and_a_new_tab_keep_the_network(page, app_url, settle, shoot):
+    page.goto(f"{app_url}/architecture")
+    settle(page)
+    action(page, "Duplicate").click()
+    settle(page)
+    filters = page.get_by_label("filters", exact=True)
+    filters.fill("7")
+    filters.press("Enter")
+    expect(page.locator("table.lab-shape-table")).to_contain_text("28 × 28 × 7")
+    expect(layer_list(page).get_by_role("radio")).to_have_count(11)
+    page.wait_for_url(re.compile(r"[?&]net=[0-9a-f]{12}"))
+
+    page.reload()
+    settle(page)
+    expect(layer_list(page).get_by_role("radio")).to_have_count(11)
+    expect(page.locator("table.lab-shape-table")).to_contain_text("28 × 28 × 7")
+
+    other = page.context.new_page()
+    other.goto(f"{app_url}/architecture")  # a typed address: nothing in it names the network
+    settle(other)
+    expect(layer_list(other).get_by_role("radio")).to_have_count(11)
+    expect(other.locator("table.lab-shape-table")).to_contain_text("28 × 28 × 7")
+    history = other.get_by_text(re.compile(r"History: your earlier networks \(\d+\)"))
+    expect(history).to_be_visible()
+    history.click()
+    settle(other)
+    expect(other.get_by_role("button", name="Restore")).to_be_visible()
+    shoot(other, "architecture_history")
+    other.close()
