@@ -8,15 +8,88 @@ is asked to read go through exactly the same steps:
 3. paste it into a 28x28 black canvas so that its centre of mass sits at the centre.
 
 Arrays here are "ink high": the strokes are bright, the background is 0.
+
+Every image a person hands the lab (a dataset file, an upload, a photo) is opened with `open_limited`,
+which refuses images over MAX_PIXELS from their header, before anything is decoded.
 """
 
 from __future__ import annotations
+
+import os
+import warnings
 
 import numpy as np
 from PIL import Image
 
 LIGHT_ON_DARK = "light_on_dark"
 DARK_ON_LIGHT = "dark_on_light"
+# The largest image the lab decodes: 40 megapixels (a 7000x5700 photo) is 120 MB as RGB, and no small CNN
+# needs more. Pillow's own decompression-bomb guard only starts at 89 megapixels.
+MAX_PIXELS = 40_000_000
+
+
+class TooLarge(ValueError):
+    """An image whose header declares more than MAX_PIXELS; ``size`` is (width, height) or None if unknown."""
+
+    def __init__(self, size):
+        self.size = size
+        if size:
+            text = f"{size[0]}×{size[1]} pixels, larger than the {MAX_PIXELS:,}-pixel limit"
+        else:
+            text = f"larger than the {MAX_PIXELS:,}-pixel limit"
+        super().__init__(text)
+
+
+def declared_size(source) -> tuple[int, int] | None:
+    """(width, height) that an image file's header declares, read without Pillow's size guard; None if unknown.
+
+    ``source`` is a path or a seekable binary file. Only the header is parsed (one format after another, as
+    Image.open does), nothing is decoded: this is how a decompression bomb gets described by its size.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, "rb") as fp:
+                return declared_size(fp)
+        except OSError:
+            return None
+    Image.preinit()
+    Image.init()
+    try:
+        source.seek(0)
+        prefix = source.read(16)
+    except (OSError, ValueError, AttributeError):
+        return None
+    for format_id in Image.ID:
+        factory, accept = Image.OPEN[format_id]
+        try:
+            accepted = not accept or accept(prefix)
+            if not accepted or isinstance(accepted, str):
+                continue
+            source.seek(0)
+            width, height = factory(source, "").size
+            return int(width), int(height)
+        except Exception:  # noqa: BLE001 - a format that does not fit: try the next, as Image.open does
+            continue
+    return None
+
+
+def open_limited(source) -> Image.Image:
+    """Image.open (lazy: the header only) of a path or a binary file, refusing images over MAX_PIXELS.
+
+    Raises TooLarge, with the declared size, for images over MAX_PIXELS (Pillow's decompression bombs
+    included), and whatever Image.open raises for files that are not images.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(source)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise TooLarge(declared_size(source)) from None
+    if image.width * image.height > MAX_PIXELS:
+        size = image.size
+        image.close()
+        raise TooLarge(size)
+    return image
 
 
 def flatten_alpha(image: Image.Image) -> Image.Image:

@@ -7,8 +7,6 @@ centering) and records each step as an image, so the page can show what the mode
 from __future__ import annotations
 
 import io
-import os
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from lab import imaging
 from lab.errors import LabError
 
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = imaging.MAX_PIXELS
 _EMPTY_RANGE = 12  # grey levels; less contrast than this is an empty drawing
 
 
@@ -33,26 +31,26 @@ def open_image(source, name: str = "The image") -> Image.Image:
     """A decoded PIL image (the first frame of an animation) from a PIL image, bytes, a path or a file-like object.
 
     ``name`` starts the error sentences ("The drawing", a file name). LabError for anything that is not a
-    readable image, is damaged, or is over MAX_PIXELS (checked before decoding).
+    readable image, is damaged, or is over MAX_PIXELS (checked from the header, before decoding: a
+    decompression bomb is named by its size).
     """
     if not isinstance(source, Image.Image):
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            source = io.BytesIO(bytes(source))
         try:
-            if isinstance(source, (bytes, bytearray, memoryview)):
-                source = io.BytesIO(bytes(source))
-            elif isinstance(source, (str, os.PathLike)):
-                source = open(source, "rb")
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                source = Image.open(source)
-        except (UnidentifiedImageError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+            source = imaging.open_limited(source)
+        except imaging.TooLarge as exc:
+            raise LabError(f"{name} is {exc}, too large to read here; use a smaller image (for example scaled "
+                           "down to 2000×2000).") from None
+        except (UnidentifiedImageError, ValueError):
             raise LabError(f"{name} is not an image that can be read; use a PNG, JPEG, BMP, WebP or GIF file.") \
                 from None
         except OSError as exc:
             raise LabError(f"{name} cannot be read ({exc.strerror or exc}); try another file.") from None
     width, height = source.size
     if width * height > MAX_PIXELS:
-        raise LabError(f"{name} is {width}×{height} pixels, too large to read here; use an image under "
-                       f"{MAX_PIXELS // 1_000_000} megapixels (for example scaled down to 2000×2000).")
+        raise LabError(f"{name} is {imaging.TooLarge(source.size)}, too large to read here; use a smaller image "
+                       "(for example scaled down to 2000×2000).")
     try:
         source.seek(0)
         source.load()

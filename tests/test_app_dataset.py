@@ -216,7 +216,7 @@ def test_zip_import_refuses_path_traversal_and_keeps_existing_folders(tmp_path):
     good.write_bytes(zip_bytes({"Train/A/1.png": png_bytes(), "Train/B/1.png": png_bytes()}))
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("mine")
-    with pytest.raises(LabError, match="exists already"):
+    with pytest.raises(LabError, match="out already holds 1 file; importing would replace them"):
         zip_import.import_zip(good, tmp_path / "out")
     assert (tmp_path / "out" / "keep.txt").read_text() == "mine"
     zip_import.import_zip(good, tmp_path / "out", replace=True)

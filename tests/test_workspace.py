@@ -238,3 +238,15 @@ def test_a_damaged_workspace_is_reported_and_the_page_still_works(data, tmp_path
     open_page(at, "architecture")
     assert not at.exception
     assert any(p.name.startswith("state.json.damaged-") for p in root.iterdir())
+
+
+def test_a_workspace_that_cannot_be_written_is_one_warning_and_the_page_keeps_working(data, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the workspace folder should be", encoding="utf-8")
+    monkeypatch.setenv("CNN_LAB_WORKSPACE", str(blocker))
+    at = start()
+    open_page(at, "architecture")
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Cannot save the workspace" in w.value and "CNN_LAB_WORKSPACE" in w.value for w in at.warning)
+    assert session_spec(at)["layers"]
+    assert blocker.read_text(encoding="utf-8") == "a file where the workspace folder should be"

@@ -15,6 +15,9 @@ def register(subparsers) -> None:
     )
     make.add_argument("--out", type=Path, default=None, help="dataset folder (default: Data/sketch-digits)")
     make.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    make.add_argument(
+        "--replace", action="store_true", help="replace --out when it holds files that are not the digits dataset"
+    )
     make.set_defaults(func=_make_sample_data)
 
     imp = subparsers.add_parser(
@@ -26,6 +29,9 @@ def register(subparsers) -> None:
     imp.add_argument("--out", type=Path, required=True, help="dataset folder, for example Data/sign-mnist")
     imp.add_argument(
         "--split", choices=["Train", "Test"], default="Train", help="which split the CSV is (default: Train)"
+    )
+    imp.add_argument(
+        "--replace", action="store_true", help="replace <out>/<split> when it holds images already (default: refuse)"
     )
     imp.set_defaults(func=_import_csv)
 
@@ -50,15 +56,35 @@ class ProgressBar:
         self.stream.flush()
 
     def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        if self._last >= 0:  # end the bar's line; nothing to end when it never drew
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _made_by_us(folder: Path, name: str) -> bool:
+    """True when ``folder`` is a dataset the digits generator wrote (its dataset.json names it)."""
+    import json
+
+    from lab.data.discovery import METADATA_FILE
+
+    try:
+        return json.loads((folder / METADATA_FILE).read_text()).get("name") == name
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _make_sample_data(args) -> int:
     from lab.data import sample_digits
     from lab.data.discovery import default_root
+    from lab.data.folders import WouldReplace, check_target
+    from lab.errors import LabError
 
     out = args.out or default_root() / sample_digits.NAME
+    if not _made_by_us(out, sample_digits.NAME):  # regenerating the digits is fine; replacing other data is not
+        try:
+            check_target(out, args.replace)
+        except WouldReplace as refusal:
+            raise LabError(refusal.sentence("Pass --replace to replace them, or choose another --out.")) from None
     bar = ProgressBar()
     start = time.monotonic()
     try:
@@ -71,10 +97,14 @@ def _make_sample_data(args) -> int:
 
 def _import_csv(args) -> int:
     from lab.data.csv_import import import_csv
+    from lab.data.folders import WouldReplace
+    from lab.errors import LabError
 
     bar = ProgressBar()
     try:
-        counts = import_csv(args.csv, args.out, split=args.split, progress=bar)
+        counts = import_csv(args.csv, args.out, split=args.split, progress=bar, replace=args.replace)
+    except WouldReplace as refusal:
+        raise LabError(refusal.sentence("Pass --replace to replace them, or choose another --out.")) from None
     finally:
         bar.close()
     print(f"Wrote {sum(counts.values()):,} images in {len(counts)} classes to {Path(args.out) / args.split}.")

@@ -1,9 +1,10 @@
 """Importing Kaggle's Sign Language MNIST CSV (``label,pixel1,...,pixel784``) into PNG class folders.
 
 One image a row, 28x28, label 0 = A ... 25 = Z (J = 9 and Z = 25 never occur in the published
-files). Rows are read one at a time (constant memory) and written into a hidden folder beside the
-target, which replaces the target only when every row was good: an interrupted or refused import
-leaves the target as it was. File names are the 0-based data row, zero-padded (``00042.png``), so
+files). Rows are read one at a time, each line with a size cap (constant memory), and written into a
+hidden folder beside the target (`lab.data.folders.staged`), which replaces the target only when every
+row was good and replacing was asked for: an interrupted or refused import leaves the data folder as
+it was. File names are the 0-based data row, zero-padded (``00042.png``), so
 importing the same file twice gives the same result.
 """
 
@@ -12,18 +13,23 @@ from __future__ import annotations
 import io
 import math
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from lab.data.folders import swap_in
+from lab.data.folders import check_target, staged
 from lab.errors import LabError
 
 SPLITS = ("Train", "Test")
 LETTERS = [chr(ord("A") + i) for i in range(26)]
+# The largest image a row may hold. Sign Language MNIST is 28x28; 256x256 leaves room for any "pixels in
+# columns" CSV that a small CNN trains on, and bounds the memory one row takes.
+MAX_SIDE = 256
+# Lines are read with this cap, so a file without newlines (or with one huge line) is refused after 1 MB
+# instead of being read whole into memory. 16 bytes a cell is generous: a cell is at most "255," (4 bytes),
+# or '"255.000",' with quotes and decimals; a 28x28 row is about 3 KB.
+MAX_LINE_BYTES = 16 * (MAX_SIDE * MAX_SIDE + 1)
 
 
 def letter(label: int) -> str:
@@ -31,28 +37,27 @@ def letter(label: int) -> str:
     return LETTERS[label]
 
 
-def import_csv(source, out, split: str = "Train", progress=None) -> dict[str, int]:
+def import_csv(source, out, split: str = "Train", progress=None, replace: bool = False) -> dict[str, int]:
     """Write the images of a Sign Language MNIST CSV to ``<out>/<split>/<letter>/<row>.png``.
 
     source: a path, bytes, or a binary (or text) file-like object, such as an upload.
     progress(fraction, text) is called now and then. Returns the number of images per letter.
+    An existing ``<out>/<split>`` with files in it is replaced only when ``replace`` is true; otherwise
+    `lab.data.folders.WouldReplace` (a LabError) says how many images it holds.
     Raises LabError naming the line of the first malformed row (wrong column count, a value outside
-    0-255, a non-numeric cell, an unknown label); then nothing is written.
+    0-255, a non-numeric cell, an unknown label, a line over MAX_LINE_BYTES, a UTF-16 file); then
+    nothing is written and no folder is left behind.
     """
     if split not in SPLITS:
         raise LabError(f"The split must be 'Train' or 'Test', not {split!r}.")
     out = Path(out)
-    stream, total_bytes, name, close = _open(source)
     target = out / split
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{split}.import-", dir=out))
+    check_target(target, replace)
+    stream, total_bytes, name, close = _open(source)
     counts: dict[str, int] = {}
     try:
-        _write_rows(stream, tmp, name, total_bytes, counts, progress)
-        swap_in(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with staged(target, "import") as tmp:
+            _write_rows(stream, tmp, name, total_bytes, counts, progress)
     finally:
         if close:
             stream.close()
@@ -93,12 +98,32 @@ class _Encoded:
     def __init__(self, text_stream):
         self._text = text_stream
 
-    def __iter__(self):
-        for line in self._text:
-            yield line.encode("utf-8")
+    def readline(self, limit: int = -1) -> bytes:
+        return self._text.readline(limit).encode("utf-8")
 
     def close(self):
         pass
+
+
+def _lines(stream, name: str):
+    """(line number, raw bytes) of each line, each read with the MAX_LINE_BYTES cap."""
+    line_no = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        line_no += 1
+        if line_no == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise LabError(f"{name} is saved as UTF-16 text; save it as UTF-8 CSV (in Excel: “CSV UTF-8”) "
+                           "and import it again.")
+        if b"\0" in raw:
+            raise LabError(f"Line {line_no} of {name} contains NUL bytes, so it is not UTF-8 text (a UTF-16 or "
+                           "binary file); save it as UTF-8 CSV and import it again.")
+        if len(raw) > MAX_LINE_BYTES:
+            raise LabError(f"Line {line_no} of {name} is longer than {MAX_LINE_BYTES / 2**20:.0f} MB, far more "
+                           f"than a row of a {MAX_SIDE}×{MAX_SIDE} image needs; check that it is an image CSV with "
+                           "one image a line.")
+        yield line_no, raw
 
 
 def _write_rows(stream, folder: Path, name: str, total_bytes, counts: dict, progress) -> None:
@@ -108,7 +133,7 @@ def _write_rows(stream, folder: Path, name: str, total_bytes, counts: dict, prog
     row = 0
     done_bytes = 0
     next_report = 0.0
-    for line_no, raw in enumerate(stream, start=1):
+    for line_no, raw in _lines(stream, name):
         done_bytes += len(raw)
         line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8", errors="replace").strip()
         if not line:
@@ -167,25 +192,39 @@ def _side(columns: int, name: str) -> int:
             f"{name} has {columns} columns; a Sign Language MNIST CSV has a label and a square number of pixels "
             "(785 columns: label, pixel1 ... pixel784)."
         )
+    if side > MAX_SIDE:
+        raise LabError(f"{name} has {columns:,} columns, a {side}×{side} image a row; the importer takes images up "
+                       f"to {MAX_SIDE}×{MAX_SIDE}, so scale the images down first.")
     return side
+
+
+def _short(cell: str) -> str:
+    """The cell for a message: a 400-digit number is shown by its start and its length."""
+    return repr(cell) if len(cell) <= 12 else f"'{cell[:8]}…' ({len(cell)} characters)"
 
 
 def _numbers(cells: list[str], line_no: int, name: str) -> np.ndarray:
     try:
         return np.array([int(c) for c in cells], dtype=np.int64)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a whole number too big for 64 bits
         pass
+    values = []
     for column, cell in enumerate(cells):
+        what = "label" if column == 0 else f"pixel{column}"
         try:
             value = float(cell)
         except ValueError:
-            what = "label" if column == 0 else f"pixel{column}"
+            value = math.nan
+        if math.isnan(value) or (math.isinf(value) and not any(ch.isdigit() for ch in cell)):
             raise LabError(
-                f"Line {line_no} of {name} has {cell!r} as {what}, which is not a number; fix that line."
+                f"Line {line_no} of {name} has {_short(cell)} as {what}, which is not a number; fix that line."
             ) from None
+        if math.isinf(value) or abs(value) > 2**31:
+            if column == 0:
+                raise LabError(f"Line {line_no} of {name} has the label {_short(cell)}, which is not a letter 0-25 "
+                               "(0 = A); fix that line.")
+            raise LabError(f"Line {line_no} of {name} has the value {_short(cell)} in {what}; pixels must be 0-255.")
         if not value.is_integer():
-            what = "label" if column == 0 else f"pixel{column}"
-            raise LabError(f"Line {line_no} of {name} has {cell!r} as {what}; values must be whole numbers.") from None
-    return np.array([int(float(c)) for c in cells], dtype=np.int64)
-
-
+            raise LabError(f"Line {line_no} of {name} has {_short(cell)} as {what}; values must be whole numbers.")
+        values.append(int(value))
+    return np.array(values, dtype=np.int64)

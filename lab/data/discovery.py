@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from lab import imaging
+from lab.data import folders
 
 # The extensions keras.utils.image_dataset_from_directory reads; anything else it silently ignores.
 KERAS_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -127,20 +127,18 @@ def _inspect_file(path: Path, nbytes: int, verify: bool) -> dict:
     if nbytes == 0:
         return {"ok": False, "reason": "empty file (0 bytes)"}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                size = (image.height, image.width)
-                mode = image.mode
-                if not verify:
-                    return {"ok": True, "size": size, "mode": mode, "verified": False}
-                image.seek(0)
-                image.load()
-                return {"ok": True, "size": size, "mode": mode, "verified": True, **_pixels_facts(image)}
+        with imaging.open_limited(path) as image:
+            size = (image.height, image.width)
+            mode = image.mode
+            if not verify:
+                return {"ok": True, "size": size, "mode": mode, "verified": False}
+            image.seek(0)
+            image.load()
+            return {"ok": True, "size": size, "mode": mode, "verified": True, **_pixels_facts(image)}
     except UnidentifiedImageError:
         return {"ok": False, "reason": "not an image Pillow can read"}
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return {"ok": False, "reason": "too large to decode safely"}
+    except imaging.TooLarge as exc:
+        return {"ok": False, "reason": f"{exc} (could be a decompression bomb)"}
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as exc:
         text = str(exc).strip().rstrip(".") or type(exc).__name__
         return {"ok": False, "reason": f"truncated or corrupt image ({text})"}
@@ -352,12 +350,17 @@ def inspect(path, verify: bool = False) -> DatasetInfo:
 
 def discover(root=None, verify: bool = False) -> list[DatasetInfo]:
     """Every dataset in `root` (default: the repository's Data/): `root` itself when it has Train/,
-    and each `root/<name>/` shaped like a dataset. Sorted by name; hidden folders are ignored."""
+    and each `root/<name>/` shaped like a dataset. Sorted by name; hidden folders are ignored.
+
+    Abandoned staging folders of killed imports in `root` and its datasets are removed on the way
+    (`lab.data.folders.clean_stale`); nothing else on disk is changed."""
     root = Path(root) if root is not None else default_root()
+    folders.clean_stale(root)  # what killed imports left behind: staging folders, and datasets to put back
     found = []
     if (root / "Train").is_dir():
         found.append(inspect(root, verify=verify))
     for folder in _visible_dirs(root):
+        folders.clean_stale(folder)  # a CSV import stages <dataset>/.Train.import-*
         if folder.name in ("Train", "Test"):
             continue
         if is_dataset(folder):

@@ -17,7 +17,6 @@ import math
 import multiprocessing
 import os
 import shutil
-import tempfile
 import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from lab import imaging
-from lab.data.folders import swap_in
+from lab.data.folders import staged, staging_dir
 
 NAME = "sketch-digits"
 CLASSES = [str(d) for d in range(10)]
@@ -527,9 +526,7 @@ def make(
     Returns the dataset folder.
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with staged(out, "tmp") as tmp:
         chunks = list(_chunks(train_per_class, test_per_class))
         total = sum(stop - start for _, _, start, stop in chunks)
         done = 0
@@ -561,10 +558,6 @@ def make(
             "polarity": imaging.LIGHT_ON_DARK,
         }
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
-        swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
@@ -581,7 +574,7 @@ def ensure(root=None, progress=None) -> Path:
         if (out / "Train").is_dir():
             return out
         root.mkdir(parents=True, exist_ok=True)
-        tmp_out = Path(tempfile.mkdtemp(prefix=f".{NAME}.build-", dir=root)) / NAME
+        tmp_out = staging_dir(root, NAME, "build") / NAME
         try:
             make(tmp_out, seed=0, progress=progress)
             try:

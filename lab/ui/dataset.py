@@ -180,6 +180,16 @@ def _suggest(filename: str) -> str:
     return stem or "imported"
 
 
+def _exists_note(folder: Path, name: str) -> str:
+    """“<folder> exists already.”, with what it holds when ``name`` is a valid dataset name (inside Data/)."""
+    from lab.data.folders import held_text, holdings
+
+    text = f"{folder} exists already"
+    if NAME_PATTERN.match(name):
+        text += f" and holds {held_text(*holdings(folder))}"
+    return text + "."
+
+
 def _save_upload(upload, suffix: str) -> Path:
     handle, name = tempfile.mkstemp(suffix=suffix, prefix="cnn-lab-upload-")
     with os.fdopen(handle, "wb") as out:
@@ -189,13 +199,17 @@ def _save_upload(upload, suffix: str) -> Path:
 
 def _import_csv(upload, name: str, split: str, replace: bool, place) -> None:
     from lab.data import csv_import
+    from lab.data.folders import WouldReplace
 
     out = state.data_root() / safe_name(name)
-    if (out / split).exists() and not replace:
-        raise LabError(f"{out / split} exists already; tick “Replace” to overwrite it, or pick another name.")
     bar = place.progress(0.0, text="Reading the CSV…")
     upload.seek(0)
-    counts = csv_import.import_csv(upload, out, split=split, progress=widgets.progress_callback(bar))
+    try:
+        counts = csv_import.import_csv(upload, out, split=split, progress=widgets.progress_callback(bar),
+                                       replace=replace)
+    except WouldReplace as refusal:
+        raise LabError(refusal.sentence(f"Tick “Replace the existing {split} images” to replace them, or pick "
+                                        "another name.")) from None
     clear_caches()
     choose(str(out))
     _say("success", f"Imported {sum(counts.values()):,} images in {len(counts)} classes from {upload.name} "
@@ -204,12 +218,20 @@ def _import_csv(upload, name: str, split: str, replace: bool, place) -> None:
 
 def _import_zip(upload, name: str, replace: bool, place) -> None:
     from lab.data import zip_import
+    from lab.data.folders import WouldReplace
 
     out = state.data_root() / safe_name(name)
     bar = place.progress(0.0, text="Unpacking…")
-    source = _save_upload(upload, ".zip")
+    try:
+        source = _save_upload(upload, ".zip")
+    except OSError as error:
+        raise LabError(f"Cannot keep the upload {upload.name} in the temporary folder ({error.strerror or error}); "
+                       "free some disk space and try again.") from None
     try:
         zip_import.import_zip(source, out, replace=replace, progress=widgets.progress_callback(bar))
+    except WouldReplace as refusal:
+        raise LabError(refusal.sentence("Tick “Replace the existing dataset” to replace them, or pick another "
+                                        "name.")) from None
     finally:
         source.unlink(missing_ok=True)
     bar.progress(1.0, text="Imported.")
@@ -240,7 +262,7 @@ def import_section() -> None:
             exists = bool(name) and (root / name / split).exists()
             replace = False
             if exists:
-                st.warning(f"{root / name / split} exists already.")
+                st.warning(_exists_note(root / name / split, name))
                 replace = st.checkbox(f"Replace the existing {split} images", key="ds_csv_replace")
             place = st.empty()
             if st.button("Import CSV", key="ds_csv_go", type="primary", disabled=exists and not replace):
@@ -262,7 +284,7 @@ def import_section() -> None:
             exists = bool(name) and (root / name).exists()
             replace = False
             if exists:
-                st.warning(f"{root / name} exists already.")
+                st.warning(_exists_note(root / name, name))
                 replace = st.checkbox("Replace the existing dataset", key="ds_zip_replace")
             place = st.empty()
             if st.button("Import zip", key="ds_zip_go", type="primary", disabled=exists and not replace):
