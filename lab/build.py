@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 
 from lab.errors import LabError
-from lab.spec import validate
+from lab.spec import DEFAULT_OPTIMIZER, OPTIMIZER_CLASSES, optimizer_arguments, validate
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-                     "adadelta": "Adadelta"}
 
 
 def layer_arguments(layer: dict) -> dict:
@@ -35,25 +33,28 @@ def build_model(spec: dict, seed: int | None = None, compile: bool = True, steps
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     model = keras.Sequential([keras.Input(shape=tuple(spec["input_shape"])), *build_layers(spec)],
-                             name=spec.get("name", "cnn_lab"))
+                             name=model_name(spec))
     if compile:
         compile_model(model, spec, steps_per_execution=steps_per_execution)
     return model
 
 
-def make_optimizer(settings: dict):
+def model_name(spec: dict) -> str:
+    """The spec's name as a Keras model name: Keras refuses '/' and other names that are not plain words."""
+    name = spec.get("name")
+    name = re.sub(r"[^\w.-]+", "_", name, flags=re.ASCII).strip("_")[:64] if isinstance(name, str) else ""
+    return name or "cnn_lab"
+
+
+def make_optimizer(settings):
+    """The Keras optimizer of a checked optimizer setting (``lab.spec.OPTIMIZER_ARGS`` lists what it takes)."""
     from tensorflow import keras
 
-    settings = {"name": settings} if isinstance(settings, str) else dict(settings)
-    name = str(settings.pop("name", "adam")).lower()
-    if name not in OPTIMIZER_CLASSES:
+    name = settings.get("name", "adam") if isinstance(settings, dict) else settings
+    if not isinstance(name, str) or name.lower() not in OPTIMIZER_CLASSES:
         raise LabError(f"Optimizer {name!r} is not supported; use one of {', '.join(OPTIMIZER_CLASSES)}.")
-    cls = getattr(keras.optimizers, OPTIMIZER_CLASSES[name])
-    try:
-        return cls(**settings)
-    except TypeError as error:
-        raise LabError(f"The {OPTIMIZER_CLASSES[name]} optimizer does not take these settings: {error}; "
-                       "remove the unknown ones.") from None
+    class_name, arguments = optimizer_arguments(settings)
+    return getattr(keras.optimizers, class_name)(**arguments)
 
 
 def make_metric(name: str, loss: str):
@@ -88,10 +89,10 @@ def compile_model(model, spec: dict, steps_per_execution: int = 1) -> None:
     makes these small networks train faster. ``steps_per_execution`` runs several batches per call,
     which saves most of the per-batch dispatch cost of a small network on a CPU.
     """
-    settings = spec.get("compile", {})
+    settings = spec.get("compile") or {}
     loss = settings.get("loss", "sparse_categorical_crossentropy")
     metrics = [make_metric(name, loss) for name in settings.get("metrics", ["accuracy"])]
-    model.compile(optimizer=make_optimizer(settings.get("optimizer", {"name": "adam", "learning_rate": 0.001})),
+    model.compile(optimizer=make_optimizer(settings.get("optimizer", DEFAULT_OPTIMIZER)),
                   loss=loss, metrics=metrics,
                   jit_compile=bool(settings.get("jit_compile", True)) and supports_xla(model),
                   steps_per_execution=steps_per_execution)

@@ -28,23 +28,30 @@ def describe(name: str) -> str:
 
 
 def read_spec(path: Path) -> dict:
+    """A spec object from a JSON file (``lab.spec.load_text`` says what it refuses); its contents are for check."""
+    from lab.spec import MAX_SPEC_BYTES, load_text
+
     try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            raise LabError(f"The spec file {path} is {path.stat().st_size:,} bytes; a spec is a few kilobytes, so "
+                           "give the spec JSON that CNN Lab exports.")
+        data = path.read_bytes()
+    except OSError as error:
         raise LabError(f"Cannot read the spec file {path}: {error.strerror or error}; check the path.") from None
-    except json.JSONDecodeError as error:
-        raise LabError(f"The spec file {path} is not valid JSON (line {error.lineno}, column {error.colno}: "
-                       f"{error.msg}); fix it or export it again.") from None
-    if not isinstance(spec, dict):
-        raise LabError(f"The spec file {path} must hold one JSON object with input_shape, layers and compile.")
-    return spec
+    return load_text(data, f"The spec file {path}")
 
 
 def resolve(arg: str) -> dict:
     """A preset by name, or a spec read from a JSON file."""
+    from lab.spec import show
+
     if arg in names():
         return load(arg)
     path = Path(arg)
-    if path.is_file():
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        is_file = False
+    if is_file:
         return read_spec(path)
-    raise LabError(f"{arg!r} is neither a preset ({', '.join(names())}) nor a spec JSON file; check the name.")
+    raise LabError(f"{show(arg)} is neither a preset ({', '.join(names())}) nor a spec JSON file; check the name.")

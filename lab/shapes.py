@@ -8,9 +8,11 @@ it with real Keras models.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from lab.spec import LAYER_TYPES, ints, layer_label, times
+from lab.spec import DEFAULT_BATCH_SIZE, LAYER_TYPES, Problem, ints, layer_label, times
 
 Shape = tuple[int, ...]
 
@@ -196,3 +198,128 @@ def table(spec: dict) -> Table:
         result.rows.append(row)
         shape = row.output_shape
     return result
+
+
+# --- memory: refuse a network that cannot train here before TensorFlow allocates anything -----------------------
+
+BYTES_PER_VALUE = 4      # float32
+WEIGHT_COPIES = 4        # the weights, their gradients and an optimizer's two slots (Adam's m and v)
+ACTIVATION_COPIES = 3    # each layer's output, its gradient and working space, for every image of a batch
+MEMORY_ENV = "CNN_LAB_MEMORY_LIMIT_MB"
+CGROUP_LIMIT = Path("/sys/fs/cgroup/memory.max")
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """About how many bytes training needs: weights (with gradients and optimizer slots) and activations."""
+
+    weight_bytes: int
+    activation_bytes: int
+    batch_size: int
+    largest: Row | None  # the layer that needs the most memory
+    largest_is_weights: bool  # whether that layer's weights (not its outputs) are what weighs
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weight_bytes + self.activation_bytes
+
+    def largest_text(self) -> str:
+        """The biggest single cause, in words: "Layer 3 (Dense) alone has 1,000 parameters"."""
+        row = self.largest
+        if row is None:
+            return ""
+        label = f"Layer {row.index} ({row.type})"
+        if self.largest_is_weights:
+            return f"{label} alone has {n(row.params)} parameters"
+        return f"{label} alone outputs {n(math.prod(row.output_shape))} values per image"
+
+
+def memory_estimate(spec: dict, batch_size: int = DEFAULT_BATCH_SIZE, result: Table | None = None) -> MemoryEstimate:
+    """The memory needed to train a spec whose arguments ``check`` accepts, in batches of ``batch_size``.
+
+    Pure integer arithmetic on the shape table (no TensorFlow, no allocation, no overflow).
+    """
+    result = result or table(spec)
+    batch = max(int(batch_size), 1)
+    weights = activations = 0
+    largest, largest_bytes, largest_is_weights = None, -1, False
+    per_image = math.prod(result.input_shape) * batch * BYTES_PER_VALUE * ACTIVATION_COPIES
+    activations += per_image
+    for row in result.rows:
+        if row.output_shape is None:
+            continue
+        weight_bytes = row.params * BYTES_PER_VALUE * WEIGHT_COPIES
+        output_bytes = math.prod(row.output_shape) * batch * BYTES_PER_VALUE * ACTIVATION_COPIES
+        weights += weight_bytes
+        activations += output_bytes
+        if max(weight_bytes, output_bytes) > largest_bytes:
+            largest, largest_bytes = row, max(weight_bytes, output_bytes)
+            largest_is_weights = weight_bytes >= output_bytes
+    return MemoryEstimate(weights, activations, batch, largest, largest_is_weights)
+
+
+def memory_limit() -> tuple[int, str]:
+    """The bytes of memory training may use and where that figure comes from, in words.
+
+    CNN_LAB_MEMORY_LIMIT_MB when set, else this machine's memory (or its container's limit, when lower);
+    0 when nothing is known. LabError when the variable is not a whole number of megabytes.
+    """
+    from lab.errors import LabError
+
+    override = os.environ.get(MEMORY_ENV, "").strip()
+    if override:
+        if not override.isdigit() or int(override) <= 0:
+            raise LabError(f"{MEMORY_ENV} must be a whole number of megabytes such as 8000, not {override[:40]!r}; "
+                           "fix it or unset it.")
+        return int(override) * 1024 * 1024, f"{MEMORY_ENV} allows"
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = _meminfo_bytes()
+    try:
+        cgroup = CGROUP_LIMIT.read_text().strip()
+    except OSError:
+        cgroup = ""
+    if cgroup.isdigit() and int(cgroup) > 0:
+        total = min(total, int(cgroup)) if total else int(cgroup)
+    return total or 0, "this machine has"
+
+
+def _meminfo_bytes() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def size_text(count: int, about: str = "") -> str:
+    """Bytes in words: 512 MB, 12.3 GB, 4,096.0 GB, or "more than a billion GB"; ``about`` goes before a figure."""
+    if count < 1e9:
+        return f"{about}{max(count / 1e6, 1):,.0f} MB"
+    if count < 1e18:
+        return f"{about}{count / 1e9:,.1f} GB"
+    return "more than a billion GB"
+
+
+def memory_problem(spec: dict, batch_size: int = DEFAULT_BATCH_SIZE, result: Table | None = None) -> Problem | None:
+    """The error for a network that cannot train in this machine's memory, or None when it fits."""
+    from lab.errors import LabError
+
+    try:
+        limit, whose = memory_limit()
+    except LabError as error:
+        return Problem(None, str(error))
+    if not limit:
+        return None  # nothing known about this machine's memory
+    estimate = memory_estimate(spec, batch_size, result)
+    if estimate.total_bytes <= limit:
+        return None
+    fix = "use fewer filters or units" if estimate.largest_is_weights else \
+        "use fewer filters, smaller images or a smaller batch size"
+    cause = f" ({estimate.largest_text()})" if estimate.largest else ""
+    return Problem(estimate.largest.index if estimate.largest else None,
+                   f"The network needs {size_text(estimate.total_bytes, 'about ')} of memory to train with batches of "
+                   f"{estimate.batch_size}{cause}; {whose} {size_text(limit)}; {fix}.")

@@ -9,6 +9,7 @@ layer, the argument and the fix.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,12 +27,27 @@ FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("bilinear", "nearest")
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy")
 METRICS = ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy", "precision",
            "recall", "auc", "f1_score", "top_3_accuracy", "top_5_accuracy")
+MAX_SPEC_BYTES = 1_000_000  # a spec file or upload; the presets are about 1 kB
+MAX_DEPTH = 16  # how deeply a spec's objects and lists may nest; a real spec needs 4
+MAX_LAYERS = 500
+MAX_NAME = 200  # characters of a spec's name
+MAX_TEXT = 5_000  # characters of a spec's description
+MAX_INT = 2**31 - 1  # the largest size, count or seed; TensorFlow keeps many of them in 32 bits
+DEFAULT_BATCH_SIZE = 32  # the batch size check() assumes when it estimates the memory a network needs
 IMAGE_LAYERS = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Resizing",
                 "RandomRotation", "RandomFlip", "RandomTranslation", "RandomZoom")
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so a huge or deep value never floods a message."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"a deeply nested {type(value).__name__}"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def ints(value: Any) -> tuple[int, int]:
@@ -55,21 +71,28 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value))
+    if not isinstance(value, Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int beyond any float
+        return False
 
 
 def positive_int(value: Any) -> str | None:
     if not _is_int(value) or value <= 0:
-        return f"must be a whole number of 1 or more, not {value!r}"
+        return f"must be a whole number of 1 or more, not {show(value)}"
+    if value > MAX_INT:
+        return f"must be at most {MAX_INT:,}, not {value:,}"
     return None
 
 
 def positive_pair(value: Any) -> str | None:
     items = value if isinstance(value, (list, tuple)) else [value]
     if len(items) not in (1, 2) or isinstance(value, (list, tuple)) and len(items) != 2:
-        return f"must be one whole number or a pair (height, width), not {value!r}"
-    if not all(_is_int(v) and v > 0 for v in items):
-        return f"must be whole numbers of 1 or more, not {value!r}"
+        return f"must be one whole number or a pair (height, width), not {show(value)}"
+    if not all(_is_int(v) and 0 < v <= MAX_INT for v in items):
+        return f"must be whole numbers from 1 to {MAX_INT:,}, not {show(value)}"
     return None
 
 
@@ -80,7 +103,7 @@ def optional_pair(value: Any) -> str | None:
 def one_of(choices: tuple[str, ...]) -> Check:
     def check(value: Any) -> str | None:
         if value not in choices:
-            return f"must be one of {', '.join(repr(c) for c in choices)}, not {value!r}"
+            return f"must be one of {', '.join(repr(c) for c in choices)}, not {show(value)}"
         return None
     return check
 
@@ -91,38 +114,46 @@ def optional_one_of(choices: tuple[str, ...]) -> Check:
 
 
 def boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else f"must be true or false, not {value!r}"
+    return None if isinstance(value, bool) else f"must be true or false, not {show(value)}"
 
 
 def number(value: Any) -> str | None:
-    return None if _is_number(value) else f"must be a number, not {value!r}"
+    return None if _is_number(value) else f"must be a number, not {show(value)}"
 
 
 def rate(value: Any) -> str | None:
     if not _is_number(value) or not 0 <= value < 1:
-        return f"must be a number from 0 up to (but not including) 1, not {value!r}"
+        return f"must be a number from 0 up to (but not including) 1, not {show(value)}"
     return None
 
 
 def positive_number(value: Any) -> str | None:
     if not _is_number(value) or value <= 0:
-        return f"must be a number above 0, not {value!r}"
+        return f"must be a number above 0, not {show(value)}"
+    return None
+
+
+def non_negative_number(value: Any) -> str | None:
+    if not _is_number(value) or value < 0:
+        return f"must be a number of 0 or more, not {show(value)}"
     return None
 
 
 def optional_int(value: Any) -> str | None:
-    return None if value is None or _is_int(value) else f"must be a whole number or empty, not {value!r}"
+    if value is None or _is_int(value) and 0 <= value <= MAX_INT:
+        return None
+    return f"must be a whole number from 0 to {MAX_INT:,} or empty, not {show(value)}"
 
 
 def factor(value: Any) -> str | None:
     """A random-augmentation factor: one number f (meaning −f…f) or a pair (low, high), within −1…1."""
     items = list(value) if isinstance(value, (list, tuple)) else [value]
-    if len(items) not in (1, 2) or not all(_is_number(v) for v in items):
-        return f"must be a number or a pair (low, high), not {value!r}"
+    if len(items) != (2 if isinstance(value, (list, tuple)) else 1) or not all(_is_number(v) for v in items):
+        return f"must be a number or a pair (low, high), not {show(value)}"
     if any(abs(v) > 1 for v in items):
-        return f"must stay within −1 and 1, not {value!r}"
+        return f"must stay within −1 and 1, not {show(value)}"
     if len(items) == 2 and items[0] > items[1]:
-        return f"must be a pair (low, high) with low ≤ high, not {value!r}"
+        return f"must be a pair (low, high) with low ≤ high, not {show(value)}"
     return None
 
 
@@ -259,6 +290,90 @@ LAYER_TYPES: dict[str, LayerType] = {
 }
 
 
+def learning_rate(value: Any) -> str | None:
+    if not _is_number(value) or not 0 < value <= 10:
+        return f"must be a number above 0 and at most 10 (e.g. 0.001), not {show(value)}"
+    return None
+
+
+def optional_positive_number(value: Any) -> str | None:
+    return None if value is None else positive_number(value)
+
+
+def optional_non_negative_number(value: Any) -> str | None:
+    return None if value is None else non_negative_number(value)
+
+
+def optional_count(least: int) -> Check:
+    def check(value: Any) -> str | None:
+        if value is None or _is_int(value) and least <= value <= MAX_INT:
+            return None
+        return f"must be a whole number of {least} or more, or empty, not {show(value)}"
+    return check
+
+
+@dataclass(frozen=True)
+class OptimizerArg:
+    """One keyword argument of a Keras optimizer: its check, and whether Keras wants it as a float."""
+
+    check: Check
+    real: bool = False  # Keras refuses an int where it wants a float (learning_rate=1 raises ValueError)
+
+    def convert(self, value: Any) -> Any:
+        return float(value) if self.real and value is not None else value
+
+
+def _real(check: Check) -> OptimizerArg:
+    return OptimizerArg(check, real=True)
+
+
+# Every keyword argument of each optimizer's constructor (the optimizer's own ``name`` aside: in a spec,
+# "name" picks the optimizer). tests/test_security_spec.py compares this table with the real signatures.
+_OPTIMIZER_COMMON = {
+    "learning_rate": _real(learning_rate),
+    "weight_decay": _real(optional_non_negative_number),
+    "clipnorm": _real(optional_positive_number),
+    "clipvalue": _real(optional_positive_number),
+    "global_clipnorm": _real(optional_positive_number),
+    "use_ema": OptimizerArg(boolean),
+    "ema_momentum": _real(rate),
+    "ema_overwrite_frequency": OptimizerArg(optional_count(1)),
+    "loss_scale_factor": _real(optional_positive_number),
+    "gradient_accumulation_steps": OptimizerArg(optional_count(2)),
+}
+_ADAM = {"beta_1": _real(rate), "beta_2": _real(rate), "epsilon": _real(positive_number),
+         "amsgrad": OptimizerArg(boolean)}
+OPTIMIZER_ARGS: dict[str, dict[str, OptimizerArg]] = {
+    "sgd": {**_OPTIMIZER_COMMON, "momentum": _real(rate), "nesterov": OptimizerArg(boolean)},
+    "adam": {**_OPTIMIZER_COMMON, **_ADAM},
+    "adamw": {**_OPTIMIZER_COMMON, **_ADAM, "weight_decay": _real(non_negative_number)},
+    "rmsprop": {**_OPTIMIZER_COMMON, "rho": _real(rate), "momentum": _real(rate), "epsilon": _real(positive_number),
+                "centered": OptimizerArg(boolean)},
+    "adagrad": {**_OPTIMIZER_COMMON, "initial_accumulator_value": _real(non_negative_number),
+                "epsilon": _real(positive_number)},
+    "adadelta": {**_OPTIMIZER_COMMON, "rho": _real(rate), "epsilon": _real(positive_number)},
+}
+OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+                     "adadelta": "Adadelta"}
+OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
+CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
+DEFAULT_OPTIMIZER = {"name": "adam", "learning_rate": 0.001}
+
+
+def optimizer_arguments(settings: Any) -> tuple[str, dict[str, Any]]:
+    """The Keras class name and keyword arguments of a checked optimizer setting (a name or an object)."""
+    settings = {"name": settings} if isinstance(settings, str) else dict(settings)
+    name = str(settings.pop("name", "adam")).lower()
+    allowed = OPTIMIZER_ARGS[name]
+    unknown = [key for key in settings if key not in allowed]
+    if unknown:
+        raise LabError(f"The {OPTIMIZER_CLASSES[name]} optimizer has no setting {show(unknown[0])}; use "
+                       f"{', '.join(allowed)}, or remove it.")
+    return OPTIMIZER_CLASSES[name], {key: allowed[key].convert(value) for key, value in settings.items()}
+
+
+
+
 @dataclass(frozen=True)
 class Problem:
     """One error or warning; ``layer`` is the 1-based layer number, or None for the spec as a whole."""
@@ -281,22 +396,26 @@ class Report:
 
 
 def layer_label(index: int, layer: dict) -> str:
-    return f"Layer {index} ({layer.get('type', '?')})"
+    kind = layer.get("type", "?")
+    return f"Layer {index} ({kind if isinstance(kind, str) and len(kind) <= 40 else show(kind, 40)})"
 
 
 def _check_args(index: int, layer: dict, report: Report) -> bool:
     """Checks one layer's own arguments; False when the layer cannot take part in the shape arithmetic."""
     label = layer_label(index, layer)
-    kind = LAYER_TYPES.get(layer.get("type"))
+    kind = layer.get("type")
+    kind = LAYER_TYPES.get(kind) if isinstance(kind, str) else None
     if kind is None:
         known = ", ".join(LAYER_TYPES)
-        report.errors.append(Problem(index, f"{label}: unknown layer type {layer.get('type')!r}; use one of {known}."))
+        what = f"unknown layer type {show(layer['type'])}" if "type" in layer else "no 'type'"
+        report.errors.append(Problem(index, f"{label}: {what}; use one of {known}."))
         return False
     fine = True
     for name in layer:
         if name != "type" and name not in kind.args:
             allowed = ", ".join(kind.args) or "no arguments"
-            report.errors.append(Problem(index, f"{label}: unknown argument {name!r}; {kind.name} takes {allowed}."))
+            report.errors.append(Problem(index, f"{label}: unknown argument {show(name)}; {kind.name} takes "
+                                                f"{allowed}."))
             fine = False
     for name, arg in kind.args.items():
         if name not in layer:
@@ -316,65 +435,134 @@ def _check_args(index: int, layer: dict, report: Report) -> bool:
     return fine
 
 
-def _check_compile(spec: dict, report: Report) -> None:
-    settings = spec.get("compile")
-    if settings is None:
-        return
-    if not isinstance(settings, dict):
-        report.errors.append(Problem(None, "The compile settings must be an object with optimizer, loss and metrics."))
-        return
-    optimizer = settings.get("optimizer", {"name": "adam"})
+def _check_optimizer(optimizer: Any, report: Report) -> None:
     if isinstance(optimizer, str):
         optimizer = {"name": optimizer}
-    name = str(optimizer.get("name", "")).lower()
-    if name not in OPTIMIZERS:
-        report.errors.append(Problem(None, f"Optimizer {optimizer.get('name')!r} is not supported; "
+    if not isinstance(optimizer, dict):
+        report.errors.append(Problem(None, f"The optimizer must be a name such as 'adam' or an object with a name "
+                                           f"and its settings, not {show(optimizer)}."))
+        return
+    name = optimizer.get("name", "adam")
+    allowed = OPTIMIZER_ARGS.get(name.lower()) if isinstance(name, str) else None
+    if allowed is None:
+        report.errors.append(Problem(None, f"Optimizer {show(name)} is not supported; "
                                            f"use one of {', '.join(OPTIMIZERS)}."))
-    learning_rate = optimizer.get("learning_rate", 0.001)
-    if not _is_number(learning_rate) or not 0 < learning_rate <= 10:
-        report.errors.append(Problem(None, f"The learning rate must be a number above 0 (e.g. 0.001), "
-                                           f"not {learning_rate!r}."))
-    for key in ("momentum", "rho", "beta_1", "beta_2"):
-        if key in optimizer and rate(optimizer[key]):
-            report.errors.append(Problem(None, f"The optimizer's {key} must be from 0 up to 1, "
-                                               f"not {optimizer[key]!r}."))
+    cls = OPTIMIZER_CLASSES[name.lower()] if allowed else "chosen"
+    for key, value in optimizer.items():
+        if key == "name":
+            continue
+        if key not in (allowed or _OPTIMIZER_COMMON):
+            if allowed:
+                report.errors.append(Problem(None, f"The {cls} optimizer has no setting {show(key)}; use "
+                                                   f"{', '.join(allowed)}, or remove it."))
+            continue
+        complaint = (allowed or _OPTIMIZER_COMMON)[key].check(value)
+        if complaint:
+            what = "The learning rate" if key == "learning_rate" else f"The optimizer's {key}"
+            report.errors.append(Problem(None, f"{what} {complaint}."))
+    clips = [key for key in CLIPS if optimizer.get(key) is not None]
+    if len(clips) > 1:
+        report.errors.append(Problem(None, f"The optimizer sets {' and '.join(clips)}; Keras takes only one of "
+                                           f"{', '.join(CLIPS)}, so keep one."))
+
+
+def _check_compile(spec: dict, report: Report) -> None:
+    if "compile" not in spec:
+        return
+    settings = spec["compile"]
+    if not isinstance(settings, dict):
+        report.errors.append(Problem(None, f"The compile settings must be an object with optimizer, loss and "
+                                           f"metrics, not {show(settings)}."))
+        return
+    for key in settings:
+        if key not in ("optimizer", "loss", "metrics", "jit_compile"):
+            report.errors.append(Problem(None, f"Unknown compile setting {show(key)}; use optimizer, loss, metrics "
+                                               "or jit_compile."))
+    _check_optimizer(settings.get("optimizer", DEFAULT_OPTIMIZER), report)
     if boolean(settings.get("jit_compile", True)):
         report.errors.append(Problem(None, "The compile setting jit_compile must be true or false."))
     loss = settings.get("loss", "sparse_categorical_crossentropy")
-    if loss not in LOSSES:
-        report.errors.append(Problem(None, f"Loss {loss!r} is not supported; use one of {', '.join(LOSSES)}."))
-    for metric in settings.get("metrics", []):
-        if metric not in METRICS:
-            report.errors.append(Problem(None, f"Metric {metric!r} is not supported; use one of {', '.join(METRICS)}."))
+    if not isinstance(loss, str) or loss not in LOSSES:
+        report.errors.append(Problem(None, f"Loss {show(loss)} is not supported; use one of {', '.join(LOSSES)}."))
+    metrics = settings.get("metrics", [])
+    if not isinstance(metrics, list):
+        report.errors.append(Problem(None, f"The metrics must be a list such as [\"accuracy\"], not {show(metrics)}."))
+        return
+    for metric in metrics:
+        if not isinstance(metric, str) or metric not in METRICS:
+            report.errors.append(Problem(None, f"Metric {show(metric)} is not supported; use one of "
+                                               f"{', '.join(METRICS)}."))
 
 
 def _check_input(spec: dict, report: Report) -> bool:
     shape = spec.get("input_shape")
     if (not isinstance(shape, (list, tuple)) or len(shape) != 3
-            or not all(_is_int(v) and v > 0 for v in shape)):
+            or not all(_is_int(v) and 0 < v <= MAX_INT for v in shape)):
         report.errors.append(Problem(None, f"The input shape must be [height, width, channels] with whole numbers "
-                                           f"of 1 or more, not {shape!r}."))
+                                           f"of 1 or more, not {show(shape)}."))
         return False
     return True
 
 
-def check(spec: dict) -> Report:
-    """Every error and warning of a spec, without building anything."""
-    from lab.shapes import table
+def _check_text(spec: dict, report: Report) -> None:
+    for key, limit in (("name", MAX_NAME), ("description", MAX_TEXT)):
+        if key not in spec:
+            continue
+        value = spec[key]
+        if not isinstance(value, str):
+            report.errors.append(Problem(None, f"The spec's {key} must be text, not {show(value)}."))
+        elif len(value) > limit:
+            report.errors.append(Problem(None, f"The spec's {key} has {len(value):,} characters; shorten it to "
+                                               f"{limit:,} or fewer."))
+
+
+def depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply lists and objects nest in ``value`` (0 for a plain value), counting no further than limit + 1.
+
+    Iterative, so a value nested deeper than Python's recursion limit is measured without a RecursionError.
+    """
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            level += 1
+            deepest = max(deepest, level)
+            if level > limit:
+                return level
+            stack.extend((child, level) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def check(spec: dict, batch_size: int = DEFAULT_BATCH_SIZE) -> Report:
+    """Every error and warning of a spec, without building anything.
+
+    Takes any JSON value and never raises: what is wrong comes back as errors. A network that would not fit
+    this machine's memory when trained with ``batch_size`` images per batch is an error too.
+    """
+    from lab.shapes import memory_problem, table
 
     report = Report()
     if not isinstance(spec, dict):
         report.errors.append(Problem(None, "A spec must be a JSON object with input_shape, layers and compile."))
         return report
+    if depth(spec) > MAX_DEPTH:
+        report.errors.append(Problem(None, f"The spec nests lists and objects more than {MAX_DEPTH} deep; a spec "
+                                           "needs 4 at most, so export it again."))
+        return report
+    _check_text(spec, report)
     layers = spec.get("layers")
     if not isinstance(layers, list) or not layers:
         report.errors.append(Problem(None, "The network has no layers; add at least the Dense classifier head."))
+        return report
+    if len(layers) > MAX_LAYERS:
+        report.errors.append(Problem(None, f"The network has {len(layers):,} layers; use {MAX_LAYERS} or fewer."))
         return report
     input_ok = _check_input(spec, report)
     args_ok = True
     for index, layer in enumerate(layers, start=1):
         if not isinstance(layer, dict):
-            report.errors.append(Problem(index, f"Layer {index} must be an object with a 'type', not {layer!r}."))
+            report.errors.append(Problem(index, f"Layer {index} must be an object with a 'type', not {show(layer)}."))
             args_ok = False
         elif not _check_args(index, layer, report):
             args_ok = False
@@ -396,6 +584,9 @@ def check(spec: dict) -> Report:
                                                   f"{len(result.rows[-1].input_shape)}-D tensor "
                                                   f"{list(result.rows[-1].input_shape)}; add Flatten or "
                                                   "GlobalAveragePooling2D before it."))
+    too_big = memory_problem(spec, batch_size, result)
+    if too_big:
+        report.errors.append(too_big)
     _warn(spec, result, report)
     return report
 
@@ -418,19 +609,60 @@ def _warn(spec: dict, result, report: Report) -> None:
                                                       "parameters; pooling or fewer units would make it smaller "
                                                       "and faster."))
     head = layers[-1]
-    loss = spec.get("compile", {}).get("loss", "sparse_categorical_crossentropy")
+    settings = spec.get("compile") if isinstance(spec.get("compile"), dict) else {}
+    loss = settings.get("loss", "sparse_categorical_crossentropy")
     if loss != "binary_crossentropy" and head.get("activation") != "softmax":
         report.warnings.append(Problem(len(layers), f"{layer_label(len(layers), head)}: the head's activation is "
                                                     f"{head.get('activation')!r}; use 'softmax' so the outputs are "
                                                     "class probabilities."))
 
 
-def validate(spec: dict) -> Report:
+def validate(spec: dict, batch_size: int = DEFAULT_BATCH_SIZE) -> Report:
     """Raises LabError with the first error; returns the report (its warnings) when the spec is valid."""
-    report = check(spec)
+    report = check(spec, batch_size)
     if report.errors:
         raise LabError(report.errors[0].message)
     return report
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_text(data: str | bytes, source: str = "The spec") -> dict:
+    """A spec object from the text of a JSON file or upload: the one place specs enter from outside.
+
+    Refuses, each with one LabError sentence that starts with ``source``: more than MAX_SPEC_BYTES, text that
+    is not UTF-8, anything that is not JSON (NaN and Infinity included), nesting deeper than MAX_DEPTH, and
+    JSON that is not an object. The object's contents are left to ``check``.
+    """
+    if len(data) > MAX_SPEC_BYTES:
+        raise LabError(f"{source} is {len(data):,} bytes; a spec is a few kilobytes, so load the spec JSON that "
+                       "CNN Lab exports.")
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            data = bytes(data).decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise LabError(f"{source} is not a text file in UTF-8 (byte {error.start + 1:,} cannot be read); save "
+                           "it as UTF-8 JSON or export the spec again.") from None
+    try:
+        spec = json.loads(data, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise LabError(f"{source} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
+                       "fix it or export the spec again.") from None
+    except RecursionError:
+        raise LabError(f"{source} nests lists and objects too deeply to read; a spec needs 4 levels at most, so "
+                       "export it again.") from None
+    except ValueError as error:  # NaN/Infinity, or an integer with thousands of digits
+        reason = str(error) if "JSON number" in str(error) else "a number has thousands of digits"
+        raise LabError(f"{source} is not valid JSON ({reason}); fix it or export the spec again.") from None
+    if not isinstance(spec, dict):
+        raise LabError(f"{source} is JSON but not a spec: it needs one object with input_shape, layers and "
+                       "compile.")
+    if depth(spec) > MAX_DEPTH:
+        raise LabError(f"{source} nests lists and objects more than {MAX_DEPTH} deep; a spec needs 4 at most, so "
+                       "export it again.")
+    return spec
 
 
 def new_layer(layer_type: str) -> dict:
@@ -439,21 +671,26 @@ def new_layer(layer_type: str) -> dict:
 
 
 def adapt(spec: dict, input_shape=None, num_classes: int | None = None) -> tuple[dict, list[str]]:
-    """A copy of the spec whose input follows the data and whose head has one unit per class."""
+    """A copy of the spec whose input follows the data and whose head has one unit per class.
+
+    A spec of the wrong shape comes back copied but otherwise unchanged, for ``check`` to explain.
+    """
     spec = copy.deepcopy(spec)
     notes = []
     if input_shape is not None:
         shape = [int(v) for v in input_shape]
-        if list(spec.get("input_shape", [])) != shape:
-            notes.append(f"The input shape is now {shape} to match the dataset (was {spec.get('input_shape')}).")
+        current = spec.get("input_shape")
+        if not (isinstance(current, (list, tuple)) and list(current) == shape):
+            notes.append(f"The input shape is now {shape} to match the dataset (was {show(spec.get('input_shape'))}).")
             spec["input_shape"] = shape
-    layers = spec.get("layers") or []
-    if num_classes is not None and layers and layers[-1].get("type") == "Dense":
-        head = layers[-1]
+    layers = spec.get("layers") if isinstance(spec.get("layers"), list) else []
+    head = layers[-1] if layers else None
+    if num_classes is not None and isinstance(head, dict) and head.get("type") == "Dense":
         if head.get("units") != num_classes:
             notes.append(f"The head now has {num_classes} units, one per class of the dataset "
-                         f"(was {head.get('units')}).")
+                         f"(was {show(head.get('units'))}).")
             head["units"] = int(num_classes)
-        if num_classes == 2 and spec.get("compile", {}).get("loss") == "binary_crossentropy":
+        settings = spec.get("compile") if isinstance(spec.get("compile"), dict) else {}
+        if num_classes == 2 and settings.get("loss") == "binary_crossentropy":
             head["units"] = 1
     return spec, notes

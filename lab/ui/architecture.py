@@ -24,7 +24,7 @@ from lab import presets, shapes
 from lab import spec as specs
 from lab.errors import LabError
 from lab.spec import LAYER_TYPES, Arg
-from lab.ui import state, tf_loader, widgets
+from lab.ui import autosave, state, tf_loader, widgets
 
 UIDS = "_arch_uids"      # list[str], one per layer of state.SPEC
 SEEN = "_arch_seen"      # the spec as the editor last wrote it; anything else means "replaced from outside"
@@ -191,16 +191,46 @@ def _handle_upload() -> None:
     replace_spec(spec, [f"Loaded the spec from {upload.name}.", *notes])
 
 
+def _restore_earlier() -> None:
+    key = st.session_state.get("arch_history")
+    if not key:
+        return
+    try:
+        spec = autosave.fetch(key)
+    except LabError as error:
+        st.session_state["_arch_upload_error"] = str(error)
+        return
+    st.session_state.pop("_arch_upload_error", None)
+    spec, notes = adapted(spec)
+    replace_spec(spec, [f"Restored your earlier network {key}. The one you had before is kept in History.", *notes])
+
+
+def history_box() -> None:
+    """Every network of this workspace, newest first, with a button to go back to one."""
+    entries = autosave.history()
+    current = st.session_state.get(SEEN)
+    current_key = autosave.network_key(current) if isinstance(current, dict) else None
+    earlier = [entry for entry in entries if entry.key != current_key]
+    with st.expander(f"History: your earlier networks ({len(earlier)})", icon=":material/history:"):
+        if not earlier:
+            st.caption("Every network you build is saved as you go; earlier ones will be listed here.")
+            return
+        labels = {entry.key: f"{autosave.when(entry.saved_at)} · {entry.summary}" for entry in earlier}
+        stale = st.session_state.get("_arch_history_for") != current_key
+        if stale or st.session_state.get("arch_history") not in labels:
+            st.session_state["arch_history"] = earlier[0].key  # the network just before this one
+            st.session_state["_arch_history_for"] = current_key
+        pick, go = st.columns([5, 1], vertical_alignment="bottom")
+        pick.selectbox("Go back to", list(labels), key="arch_history", format_func=labels.get,
+                       help="Saved automatically as you edit (one entry per minute of editing, up to 50).")
+        go.button("Restore", key="arch_history_restore", on_click=_restore_earlier, width="stretch",
+                  help="Replaces the layers below; the current network stays in this list.")
+
+
 def parse_spec(data: bytes, name: str = "the file") -> dict:
     """A spec from uploaded JSON bytes; LabError with the reason when it is not a usable spec."""
-    try:
-        spec = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise LabError(f"{name} is not a text file; upload the spec JSON that this page exports.") from None
-    except json.JSONDecodeError as error:
-        raise LabError(f"{name} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
-                       "fix it or export the spec again.") from None
-    if not isinstance(spec, dict) or "layers" not in spec:
+    spec = specs.load_text(data, name)
+    if "layers" not in spec:
         raise LabError(f"{name} is JSON but not a spec: it needs an object with input_shape, layers and compile.")
     spec, _ = adapted(spec)
     report = specs.check(spec)
@@ -612,6 +642,7 @@ def render() -> None:
         with upload_col:
             st.file_uploader("…or load a spec (JSON)", type=["json"], key="arch_upload",
                              help="A spec downloaded from this page. The current network stays if the file is bad.")
+        history_box()
 
     editor_and_table()
     tf_loader.start()
@@ -670,3 +701,4 @@ def editor_and_table() -> None:
                      icon="🚫")
         _downloads(edited, report.ok)
         st.caption("See what padding does to a real image on the **Padding** page.")
+    autosave.save()
