@@ -129,6 +129,19 @@ def _parse_state(data: Any) -> State:
                  history=history[:HISTORY_LIMIT])
 
 
+def _shape_problem(spec: Any) -> str | None:
+    """What keeps the editor from showing a network at all (its values are the spec check's business)."""
+    if not isinstance(spec, dict):
+        return "it is not a JSON object"
+    layers = spec.get("layers")
+    if not isinstance(layers, list) or not layers:
+        return "it has no list of layers"
+    for number, layer in enumerate(layers, start=1):
+        if not isinstance(layer, dict) or not isinstance(layer.get("type"), str):
+            return f"layer {number} is not an object with a type"
+    return None
+
+
 class Workspace:
     """The workspace folder: load and save the state, store and fetch networks by key."""
 
@@ -193,8 +206,9 @@ class Workspace:
         except (OSError, ValueError, RecursionError) as error:
             raise LabError(f"The saved network {key} cannot be read ({error}); pick another one under "
                            "History.") from None
-        if not isinstance(spec, dict):
-            raise LabError(f"The saved network {key} is not a network; pick another one under History.")
+        problem = _shape_problem(spec)
+        if problem:
+            raise LabError(f"The saved network {key} is damaged ({problem}); pick another one under History.")
         return spec
 
     def remember(self, state: State, spec: dict, now: float | None = None, new_entry: bool = False) -> str:

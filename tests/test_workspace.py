@@ -89,6 +89,9 @@ def test_a_missing_or_damaged_network_is_one_sentence(tmp_path):
     (tmp_path / "networks" / f"{key}.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     with pytest.raises(LabError, match="cannot be read"):
         workspace.fetch(key)
+    (tmp_path / "networks" / f"{key}.json").write_text('{"layers": ["Conv2D"]}', encoding="utf-8")
+    with pytest.raises(LabError, match="layer 1 is not an object"):
+        workspace.fetch(key)
 
 
 def test_edits_close_together_make_one_history_entry_and_a_new_network_keeps_the_old(tmp_path):
@@ -250,3 +253,39 @@ def test_a_workspace_that_cannot_be_written_is_one_warning_and_the_page_keeps_wo
     assert any("Cannot save the workspace" in w.value and "CNN_LAB_WORKSPACE" in w.value for w in at.warning)
     assert session_spec(at)["layers"]
     assert blocker.read_text(encoding="utf-8") == "a file where the workspace folder should be"
+
+
+@pytest.mark.parametrize("damage", [
+    {"compile": "adam"},
+    {"compile": {"optimizer": [1, 2], "loss": 5, "metrics": 5}},
+    {"compile": {"optimizer": {"name": "sgd", "learning_rate": "fast", "momentum": 7, "nesterov": "yes"}}},
+    {"compile": {"optimizer": {"name": "adamw", "weight_decay": -1e308, "beta_1": 0.5}}},
+    {"layers": ["Conv2D", {"type": ["Dense"]}, {"type": "Dense", "units": 2, "activation": "softmax"}]},
+    {"input_shape": "28x28", "name": ["not", "text"]},
+])
+def test_a_tampered_saved_network_opens_without_a_traceback(data, damage):
+    spec = {**tiny_spec(), **damage}
+    workspace = Workspace()
+    current = State(dataset="tiny")
+    workspace.remember(current, spec)
+    workspace.save(current)
+    at = start()
+    damaged = any("is damaged" in w.value for w in at.warning)
+    open_page(at, "train")
+    assert not at.exception, [e.value for e in at.exception]
+    assert damaged or at.button(key="train_start").disabled
+    for page in ("architecture", "padding", "runs", "predict", "dataset"):
+        open_page(at, page)
+        assert not at.exception, (page, [e.value for e in at.exception])
+
+
+def test_switching_the_optimizer_keeps_only_the_settings_it_takes(data):
+    spec = tiny_spec()
+    spec["compile"]["optimizer"] = {"name": "adam", "learning_rate": 0.01, "beta_1": 0.8, "amsgrad": True}
+    at = build_in_session(start(), spec, data / "tiny")
+    optimizer = next(s for s in at.selectbox if s.label == "optimizer")
+    optimizer.set_value("sgd").run()
+    assert not at.exception
+    settings = session_spec(at)["compile"]["optimizer"]
+    assert settings["name"] == "sgd" and "beta_1" not in settings and "amsgrad" not in settings
+    assert at.session_state["spec_ok"] is True

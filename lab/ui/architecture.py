@@ -370,10 +370,10 @@ def arg_widget(uid: str, layer_type: str, name: str, arg: Arg, value) -> Any:
         if st.checkbox(f"{_label(name)}: same as height_factor", key=f"{key}_auto", help=helptext):
             return None
         return _range(key, name, arg, value if value is not None else 0.1)
-    text = st.text_input(f"{_label(name)} (JSON)", json.dumps(value), key=key, help=helptext)
+    text = st.text_input(f"{_label(name)} (JSON)", json.dumps(value), key=key, help=helptext, max_chars=2000)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return json.loads(text, parse_constant=lambda constant: value)
+    except (ValueError, RecursionError):
         st.error(f"{name}: not valid JSON; keeping {json.dumps(value)}.")
         return value
 
@@ -431,19 +431,31 @@ OPTIMIZER_HELP = {
 }
 
 
+def _within(value, default: float, low: float, high: float) -> float:
+    """A saved setting as the widget can show it: the default when it is not a number in the widget's range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return default
+    return float(value) if low <= value <= high else default
+
+
 def edit_compile(spec: dict) -> dict:
     gen = st.session_state.get(GEN, 0)
-    settings = copy.deepcopy(spec.get("compile") or {})
-    optimizer = settings.get("optimizer", {"name": "adam", "learning_rate": 0.001})
+    settings = spec.get("compile")
+    settings = copy.deepcopy(settings) if isinstance(settings, dict) else {}
+    optimizer = settings.get("optimizer", dict(specs.DEFAULT_OPTIMIZER))
     if isinstance(optimizer, str):
         optimizer = {"name": optimizer}
+    if not isinstance(optimizer, dict):
+        optimizer = dict(specs.DEFAULT_OPTIMIZER)
     key = f"arch_g{gen}_"
     name = str(optimizer.get("name", "adam")).lower()
     _init(key + "opt", name if name in specs.OPTIMIZERS else "adam")
-    _init(key + "lr", float(optimizer.get("learning_rate", 0.001)))
+    _init(key + "lr", _within(optimizer.get("learning_rate"), 0.001, 1e-6, 10.0))
     loss = settings.get("loss", "sparse_categorical_crossentropy")
-    _init(key + "loss", loss if loss in specs.LOSSES else specs.LOSSES[0])
-    _init(key + "metrics", [m for m in settings.get("metrics", ["accuracy"]) if m in specs.METRICS])
+    _init(key + "loss", loss if isinstance(loss, str) and loss in specs.LOSSES else specs.LOSSES[0])
+    metrics = settings.get("metrics", ["accuracy"])
+    _init(key + "metrics", [m for m in metrics if isinstance(m, str) and m in specs.METRICS]
+          if isinstance(metrics, list) else ["accuracy"])
 
     left, right = st.columns(2)
     with left:
@@ -452,22 +464,22 @@ def edit_compile(spec: dict) -> dict:
         st.caption(OPTIMIZER_HELP.get(picked, ""))
         lr = st.number_input("learning_rate", min_value=1e-6, max_value=10.0, step=0.0001, format="%.5f",
                              key=key + "lr", help="Size of each update step. Adam: 0.001; SGD: 0.01–0.1.")
-        new_opt = dict(optimizer) if picked == name else {}
+        # Another optimizer keeps only the settings it takes (Adam's beta_1 means nothing to SGD).
+        takes = specs.OPTIMIZER_ARGS.get(picked, {})
+        new_opt = {k: v for k, v in optimizer.items() if k in takes} if picked == name else {}
         new_opt.update({"name": picked, "learning_rate": float(lr)})
-        for extra in ("momentum", "nesterov", "weight_decay"):
-            if picked != name:
-                new_opt.pop(extra, None)
         if picked in ("sgd", "rmsprop"):
-            _init(key + f"{picked}_momentum", float(optimizer.get("momentum", 0.9 if picked == "sgd" else 0.0))
-                  if picked == name else (0.9 if picked == "sgd" else 0.0))
+            start = 0.9 if picked == "sgd" else 0.0
+            _init(key + f"{picked}_momentum",
+                  _within(optimizer.get("momentum"), start, 0.0, 0.99) if picked == name else start)
             new_opt["momentum"] = float(st.slider("momentum", 0.0, 0.99, step=0.01, key=key + f"{picked}_momentum",
                                                   help="How much of the previous step carries into the next."))
         if picked == "sgd":
-            _init(key + "nesterov", bool(optimizer.get("nesterov", False)) if picked == name else False)
+            _init(key + "nesterov", optimizer.get("nesterov") is True if picked == name else False)
             new_opt["nesterov"] = bool(st.checkbox("nesterov", key=key + "nesterov",
                                                    help="Nesterov momentum: the gradient is taken one step ahead."))
         if picked == "adamw":
-            _init(key + "wd", float(optimizer.get("weight_decay", 0.004)) if picked == name else 0.004)
+            _init(key + "wd", _within(optimizer.get("weight_decay"), 0.004, 0.0, 1.0) if picked == name else 0.004)
             new_opt["weight_decay"] = float(st.number_input("weight_decay", 0.0, 1.0, step=0.001, format="%.4f",
                                                             key=key + "wd",
                                                             help="How strongly weights are pulled towards 0."))

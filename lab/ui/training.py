@@ -94,8 +94,8 @@ def _settings(load_params: dict) -> dict:
     }
 
 
-def blockers(dataset, spec) -> list[str]:
-    """Why training cannot start now, one sentence each ([] when it can)."""
+def blockers(dataset, spec, batch_size: int | None = None) -> list[str]:
+    """Why training cannot start now, one sentence each ([] when it can); the memory check uses ``batch_size``."""
     reasons = []
     if not dataset:
         reasons.append("Choose a dataset on the Dataset page first.")
@@ -106,14 +106,10 @@ def blockers(dataset, spec) -> list[str]:
     else:
         from lab.spec import check
 
-        try:
-            report = check(spec)
-        except Exception as error:
-            reasons.append(f"The model cannot be checked ({error}); fix it on the Architecture page.")
-        else:
-            for problem in report.errors:
-                where = f"Layer {problem.layer}: " if problem.layer else ""
-                reasons.append(f"{where}{problem.message}")
+        report = check(spec) if batch_size is None else check(spec, batch_size=batch_size)
+        for problem in report.errors:
+            where = f"Layer {problem.layer}: " if problem.layer else ""
+            reasons.append(f"{where}{problem.message}")
     return reasons
 
 
@@ -275,7 +271,7 @@ def render() -> None:
         st.caption(f"Dataset: **{Path(dataset).name if dataset else 'none chosen'}**"
                    + (f" · model: **{len(spec.get('layers', []))} layers**" if spec else ""))
         settings = _settings(load_params)
-        reasons = blockers(dataset, spec)
+        reasons = blockers(dataset, spec, settings["batch_size"])
         for reason in reasons:
             st.error(reason)
         label = "Queue another run" if active else "Start training"
