@@ -26,6 +26,7 @@ DARK_ON_LIGHT = "dark_on_light"
 # The largest image the lab decodes: 40 megapixels (a 7000x5700 photo) is 120 MB as RGB, and no small CNN
 # needs more. Pillow's own decompression-bomb guard only starts at 89 megapixels.
 MAX_PIXELS = 40_000_000
+MAX_IMAGE_SIDE = 4096  # the largest side a network's input may have: training, evaluation and prediction alike
 
 
 class TooLarge(ValueError):

@@ -20,6 +20,7 @@ from PIL import Image
 from lab import imaging
 from lab.data.discovery import KERAS_EXTENSIONS, DatasetInfo, inspect
 from lab.errors import LabError
+from lab.imaging import MAX_IMAGE_SIDE
 
 COLOR_MODES = ("grayscale", "rgb")
 LABEL_MODES = ("int", "categorical", "binary", None)
@@ -163,8 +164,9 @@ def _image_size(image_size, info: DatasetInfo) -> tuple[int, int]:
         h, w = (int(v) for v in image_size)
     except (TypeError, ValueError):
         raise LabError(f"The image size must be two whole numbers (height, width), not {image_size!r}.") from None
-    if h < 1 or w < 1 or h * w > 4096 * 4096:
-        raise LabError(f"The image size {h}x{w} is out of range; use something like 28x28 to 512x512.")
+    if not (1 <= h <= MAX_IMAGE_SIDE and 1 <= w <= MAX_IMAGE_SIDE):
+        raise LabError(f"The image size {h}x{w} is out of range (1 to {MAX_IMAGE_SIDE} a side); use something like "
+                       "28x28 to 512x512.")
     return h, w
 
 

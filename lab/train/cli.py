@@ -128,6 +128,10 @@ def cmd_evaluate(args) -> int:
     from lab.train.evaluate import evaluate_path
 
     result = evaluate_path(args.model, args.data, split=args.split, batch_size=args.batch_size)
+    if result["skipped"]:
+        from lab.train.data_access import skipped_sentence
+
+        print(skipped_sentence(result["skipped"]), file=sys.stderr)
     if args.json:
         print(json.dumps(result))
         return 0

@@ -26,11 +26,17 @@ def class_names_of(data_path) -> list[str]:
 
 
 class SplitBatches:
-    """Batches of (images float32 0..255, int labels) of one split, in file order, decoded like the loader does."""
+    """Batches of (images float32 0..255, int labels) of one split, in file order, decoded like the loader does.
+
+    A file that cannot be decoded (truncated, corrupt, gone) is skipped, as training skips it: ``skipped`` says
+    which and why ("path: reason"), ``used`` lists the files actually batched. Both fill while iterating.
+    """
 
     def __init__(self, files: list[Path], labels: list[int], image_size, color_mode: str, batch_size: int):
         self.files, self.labels = files, labels
         self.image_size, self.color_mode, self.batch_size = tuple(image_size), color_mode, batch_size
+        self.used: list[str] = []
+        self.skipped: list[str] = []
 
     def __len__(self) -> int:
         return -(-len(self.files) // self.batch_size)
@@ -38,22 +44,53 @@ class SplitBatches:
     def __iter__(self):
         import numpy as np
 
+        self.used.clear()
+        self.skipped.clear()
+        for start in range(0, len(self.files), self.batch_size):
+            images, labels = [], []
+            for file, label in zip(self.files[start:start + self.batch_size],
+                                   self.labels[start:start + self.batch_size]):
+                image = self._decode(file)
+                if image is not None:
+                    images.append(image)
+                    labels.append(label)
+                    self.used.append(str(file))
+            if images:
+                yield np.stack(images).astype("float32"), np.asarray(labels, dtype="int64")
+
+    def _decode(self, file: Path):
         from lab.data.loading import decode
 
-        for start in range(0, len(self.files), self.batch_size):
-            chunk = self.files[start:start + self.batch_size]
-            images = np.stack([decode(f, self.image_size, self.color_mode) for f in chunk]).astype("float32")
-            yield images, np.asarray(self.labels[start:start + self.batch_size], dtype="int64")
+        try:
+            return decode(file, self.image_size, self.color_mode)
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as error:
+            reason = str(error).strip().rstrip(".") or type(error).__name__
+            self.skipped.append(f"{file}: {reason}")
+            return None
+
+
+def check_batch_size(batch_size) -> int:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise LabError(f"The batch size must be a whole number of 1 or more, not {batch_size!r}.")
+    return batch_size
+
+
+def skipped_sentence(skipped: list[str]) -> str:
+    """"Skipped 1 unreadable image: Test/a/1.png: image file is truncated." (the first three named)."""
+    shown = "; ".join(skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
+    return f"Skipped {len(skipped)} unreadable image{'s' if len(skipped) != 1 else ''}: {shown}."
 
 
 def split_dataset(data_path, split: str, preprocessing: dict, batch_size: int = 64):
     """(batches of one split, the dataset's class names, file paths in batch order).
 
     ``split`` is a folder name such as Test or Train; a dataset of bare class folders has the one split "All".
-    Files the loader would skip (corrupt, not images) are skipped here too.
+    Files the loader would skip (corrupt, not images) are skipped here too: those whose header is broken now,
+    those that fail to decode while the batches are read (see ``SplitBatches.skipped``).
     """
     from lab.data import inspect
 
+    check_batch_size(batch_size)
     root = Path(data_path)
     if not root.is_dir():
         raise LabError(f"There is no dataset folder at {root}; check the --data path.")

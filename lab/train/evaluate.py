@@ -134,27 +134,56 @@ def evaluate(model, dataset, data_classes: list[str], model_classes: list[str] |
 
 
 def model_preprocessing(model, meta: dict | None) -> dict:
-    """The preprocessing a model expects: from its run when known, else read off the model's input."""
+    """The preprocessing a model expects: from its run when known, else read off the model's input.
+
+    LabError when the run's meta.json disagrees with the model's input (an edited or mixed-up file) or the images
+    would be larger than ``imaging.MAX_IMAGE_SIDE`` on a side.
+    """
+    from lab.train.runs import check_preprocessing
+
+    shape = tuple(model.input_shape[1:]) if isinstance(model.input_shape, tuple) else ()
+    fixed = len(shape) == 3 and all(isinstance(v, int) for v in shape)
     if meta and meta.get("preprocessing"):
-        return dict(meta["preprocessing"])
-    shape = tuple(model.input_shape[1:])
-    if len(shape) != 3 or shape[0] is None:
-        raise LabError("This model does not take fixed-size images; use a model trained by CNN Lab.")
-    return {"image_size": [int(shape[0]), int(shape[1])],
-            "color_mode": "grayscale" if shape[2] == 1 else "rgb"}
+        preprocessing = check_preprocessing(meta["preprocessing"], "The run")
+        size = preprocessing.get("image_size")
+        if fixed and size is not None and list(size) != [shape[0], shape[1]]:
+            raise LabError(f"The run's meta.json says its images are {size[0]}×{size[1]} but its model takes "
+                           f"{shape[0]}×{shape[1]}; fix meta.json or retrain the run.")
+        mode = preprocessing.get("color_mode")
+        if fixed and mode is not None and (mode == "grayscale") != (shape[2] == 1):
+            raise LabError(f"The run's meta.json says its images are {mode} but its model takes {shape[2]} "
+                           "channels; fix meta.json or retrain the run.")
+        return preprocessing
+    if not fixed or shape[2] not in (1, 3):
+        raise LabError("This model does not take fixed-size grayscale or RGB images; use a model trained by "
+                       "CNN Lab.")
+    return check_preprocessing({"image_size": [int(shape[0]), int(shape[1])],
+                                "color_mode": "grayscale" if shape[2] == 1 else "rgb"}, "This model")
 
 
 def evaluate_path(model_arg, data_path, split: str = "Test", batch_size: int = 64) -> dict:
-    """``lab evaluate``: a run folder or .keras file scored on one split of a dataset folder."""
+    """``lab evaluate``: a run folder or .keras file scored on one split of a dataset folder.
+
+    Images that cannot be decoded (truncated, corrupt) are skipped like training skips them; ``skipped`` lists
+    them as "path: reason".
+    """
     from lab.train import data_access, runs
 
+    data_access.check_batch_size(batch_size)  # before the model loads, so a typo costs no time
     model_path, meta = runs.resolve_model(model_arg)
     model = runs.load_model_file(model_path)
     preprocessing = model_preprocessing(model, meta)
     model_classes = list(meta.get("class_names") or []) if meta else None
-    dataset, data_classes, files = data_access.split_dataset(
-        data_path, split, preprocessing, batch_size=batch_size)
-    result = evaluate(model, dataset, data_classes, model_classes or None, files=files, split=split)
+    dataset, data_classes, _ = data_access.split_dataset(data_path, split, preprocessing, batch_size=batch_size)
+    # dataset.used fills while the batches are read: the files scored, in order, without the skipped ones
+    try:
+        result = evaluate(model, dataset, data_classes, model_classes or None, files=dataset.used, split=split)
+    except LabError:
+        if dataset.skipped and not dataset.used:
+            raise LabError(f"Every {split} image could not be read ({dataset.skipped[0]}); check the dataset "
+                           "files.") from None
+        raise
+    result["skipped"] = list(dataset.skipped)
     result["model"] = str(Path(model_path))
     result["data"] = str(Path(data_path))
     return result

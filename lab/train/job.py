@@ -107,6 +107,12 @@ class TrainConfig:
             raise LabError(f"Strategy {self.strategy!r} is unknown; use auto, default, mirrored or multiworker.")
         if not Path(self.data_path).is_dir():
             raise LabError(f"There is no dataset folder at {self.data_path}; check the path.")
+        if self.run_dir:
+            out = Path(self.run_dir)
+            if out.exists() and not out.is_dir():
+                raise LabError(f"The output {out} is a file, not a folder; choose a new --out folder.")
+            if out.is_dir() and any(out.iterdir()):
+                raise LabError(f"The output folder {out} is not empty; choose a new --out folder.")
 
     def summary(self) -> dict:
         out = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)
@@ -434,7 +440,7 @@ class Job:
             spec = resolve(spec)
         from lab.spec import validate
 
-        validate(spec)
+        validate(spec, batch_size=config.batch_size)  # memory too, for this batch size
         self.message("Starting TensorFlow and loading the data.")
 
         strategy = make_strategy(config.strategy)
@@ -547,9 +553,14 @@ class Job:
             return Path(tempfile.mkdtemp(prefix="lab-worker-run-"))
         if config.run_dir:
             path = Path(config.run_dir)
-            if path.exists() and any(path.iterdir()):
-                raise LabError(f"The output folder {path} is not empty; choose a new --out folder.")
-            path.mkdir(parents=True, exist_ok=True)
+            try:
+                if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                    raise LabError(f"The output {path} is a file or a folder that is not empty; choose a new "
+                                   "--out folder.")
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise LabError(f"The output folder {path} cannot be made ({error.strerror or type(error).__name__}); "
+                               "choose another --out folder.") from None
             return path
         return runs.new_run_dir(config.runs_root, self.name or "run")
 
@@ -599,9 +610,11 @@ class Job:
         preprocessing = self._meta.get("preprocessing") or {}
         if test is not None:
             try:
-                dataset, data_classes, files = data_access.split_dataset(
+                dataset, data_classes, _ = data_access.split_dataset(
                     self.config.data_path, "Test", preprocessing, batch_size=max(self.config.batch_size, 64))
-                result = evaluate(model, dataset, data_classes, class_names, files=files, split="Test")
+                result = evaluate(model, dataset, data_classes, class_names, files=dataset.used, split="Test")
+                if dataset.skipped:
+                    self.message(data_access.skipped_sentence(dataset.skipped))
                 return result
             except LabError as error:
                 self.message(f"Evaluating with file names failed ({error}); using the loader's test split.")

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.imaging import MAX_IMAGE_SIDE
 
 META = "meta.json"
 SPEC = "spec.json"
@@ -48,6 +49,12 @@ WEIGHTS = "best.weights.npz"
 METRICS = "metrics.json"
 
 ACTIVE = ("queued", "running", "stopping")
+
+COLOR_MODES = ("grayscale", "rgb")
+POLARITIES = ("light_on_dark", "dark_on_light")
+CENTERINGS = ("mass", "none")
+NAME_LIMIT = 80  # characters in a run's display name
+_NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f/\\<>\u2028\u2029]")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -199,9 +206,11 @@ class CsvAppender:
 def read_json(path) -> dict | None:
     """The JSON object in ``path``, or None when it is missing, unreadable or not an object."""
     try:
+        if not Path(path).is_file():  # a folder, a pipe or a device in its place would block or never end
+            return None
         with open(path, encoding="utf-8") as handle:
             value = json.load(handle)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
@@ -209,6 +218,8 @@ def read_json(path) -> dict | None:
 def read_csv(path) -> list[dict]:
     """Rows of a CSV written by ``write_csv_atomic`` with numbers parsed; [] when missing or unreadable."""
     try:
+        if not Path(path).is_file():
+            return []
         with open(path, encoding="utf-8", newline="") as handle:
             text = handle.read()
         if text and not text.endswith("\n"):
@@ -255,7 +266,11 @@ def slug(text: str, limit: int = 32) -> str:
 def new_run_dir(root="runs", name: str = "run", when: float | None = None) -> Path:
     """Creates and returns an empty ``root/<YYYYmmdd-HHMMSS>-<slug>`` folder (a suffix keeps ids unique)."""
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LabError(f"The runs folder {root} cannot be made ({error.strerror or type(error).__name__}); "
+                       "choose another --runs folder.") from None
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when if when is not None else time.time()))
     base = f"{stamp}-{slug(name)}"
     for attempt in range(1, 1000):
@@ -265,6 +280,9 @@ def new_run_dir(root="runs", name: str = "run", when: float | None = None) -> Pa
             return candidate
         except FileExistsError:
             continue
+        except OSError as error:
+            raise LabError(f"A run folder cannot be made in {root} ({error.strerror or type(error).__name__}); "
+                           "check its permissions or choose another --runs folder.") from None
     raise LabError(f"Could not create a new run folder in {root}; remove old runs and try again.")
 
 
@@ -333,7 +351,7 @@ class RunInfo:
 
 
 def _status(meta: dict, path: Path) -> str:
-    status = str(meta.get("status") or "unknown")
+    status = _text(meta.get("status"), 40) or "unknown"
     if status in ACTIVE:
         meta_with_dir = dict(meta, run_dir=str(path))
         if not _process_alive(meta_with_dir):
@@ -355,23 +373,85 @@ def run_info(path) -> RunInfo | None:
                        problem="meta.json is missing or unreadable.")
     history = read_csv(path / HISTORY)
     metrics = read_json(path / METRICS) or {}
-    best = meta.get("best") or {}
-    dataset = meta.get("dataset") or {}
+    best = _dict(meta.get("best"))
+    dataset = meta.get("dataset")
+    epochs = _dict(meta.get("config")).get("epochs")
     return RunInfo(
         id=path.name,
         path=path,
-        name=str(meta.get("name") or path.name),
+        name=display_name(meta, path),
         status=_status(meta, path),
-        created=meta.get("created"),
-        finished=meta.get("finished"),
-        dataset=dataset.get("name") if isinstance(dataset, dict) else str(dataset),
+        created=_text(meta.get("created")),
+        finished=_text(meta.get("finished")),
+        dataset=_text(dataset.get("name") if isinstance(dataset, dict) else dataset),
         epochs_done=len(history),
-        epochs=(meta.get("config") or {}).get("epochs"),
+        epochs=epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None,
         best_val_loss=_number(best.get("val_loss")),
         best_val_accuracy=_number(best.get("val_accuracy")),
         test_accuracy=_number(metrics.get("accuracy")),
         has_model=has_model,
+        problem=meta_problem(meta, path),
     )
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value, limit: int = 200) -> str | None:
+    """A short one-line string from a meta.json field of any type (None stays None)."""
+    if value is None:
+        return None
+    return _NAME_FORBIDDEN.sub(" ", str(value))[:limit]
+
+
+def display_name(meta: dict, path: Path) -> str:
+    """The run's name for display: one line, at most NAME_LIMIT characters; the folder name when it has none."""
+    name = _text(meta.get("name"), NAME_LIMIT)
+    return name.strip() if name and name.strip() else path.name
+
+
+def check_preprocessing(preprocessing, where: str = "This run") -> dict:
+    """The run's preprocessing, checked: LabError (one sentence) for anything prediction could not use safely.
+
+    Read from a meta.json that anyone can edit, so the image size is bounded before it sizes a tensor.
+    """
+    if not isinstance(preprocessing, dict):
+        raise LabError(f"{where} has no readable preprocessing in its meta.json; retrain it.")
+    out = dict(preprocessing)
+    size = out.get("image_size")
+    if size is not None:
+        if (not isinstance(size, (list, tuple)) or len(size) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_IMAGE_SIDE
+                           for v in size)):
+            raise LabError(f"{where} has the image size {_short(size)} in its meta.json; it must be two whole "
+                           f"numbers from 1 to {MAX_IMAGE_SIDE}, so fix meta.json or retrain the run.")
+        out["image_size"] = [int(size[0]), int(size[1])]
+    for key, allowed in (("color_mode", COLOR_MODES), ("polarity", POLARITIES), ("centering", CENTERINGS)):
+        if out.get(key) is not None and out[key] not in allowed:
+            raise LabError(f"{where} has the {key.replace('_', ' ')} {_short(out[key])} in its meta.json; it must "
+                           f"be {' or '.join(allowed)}, so fix meta.json or retrain the run.")
+    return out
+
+
+def _short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def meta_problem(meta: dict, path: Path) -> str | None:
+    """One sentence on what in meta.json makes the run unusable for prediction or evaluation, or None."""
+    where = f"The run {path.name}"
+    try:
+        if meta.get("preprocessing") is not None:
+            check_preprocessing(meta["preprocessing"], where)
+    except LabError as error:
+        return str(error)
+    names = meta.get("class_names")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)
+                              or len(set(names)) != len(names)):
+        return f"{where} has no valid class names in its meta.json (a list of different texts); retrain it."
+    return None
 
 
 def _number(value):
@@ -381,19 +461,23 @@ def _number(value):
 def list_runs(root="runs") -> list[RunInfo]:
     """All runs under ``root``, newest first. Folders that are not runs are skipped; broken ones are flagged."""
     root = Path(root)
-    if not root.is_dir():
+    try:
+        children = list(root.iterdir()) if root.is_dir() else []
+    except OSError:
         return []
     infos = []
-    for child in root.iterdir():
+    for child in children:
         if child.name.startswith("."):
             continue
         try:
             info = run_info(child)
         except Exception as error:  # a listing must survive any single broken folder
-            info = RunInfo(id=child.name, path=child, name=child.name, status="broken", problem=str(error))
+            reason = getattr(error, "strerror", None) or type(error).__name__
+            info = RunInfo(id=child.name, path=child, name=child.name, status="broken",
+                           problem=f"The run {child.name} cannot be read ({reason}); check its files.")
         if info is not None:
             infos.append(info)
-    infos.sort(key=lambda i: (i.created or "", i.id), reverse=True)
+    infos.sort(key=lambda i: (str(i.created or ""), i.id), reverse=True)
     return infos
 
 
@@ -413,7 +497,7 @@ class Run:
 
     @property
     def name(self) -> str:
-        return str(self.meta.get("name") or self.path.name)
+        return display_name(self.meta, self.path)
 
     @property
     def status(self) -> str:
@@ -425,6 +509,7 @@ class Run:
 
     @property
     def preprocessing(self) -> dict:
+        """Checked by ``load_run``: image size within MAX_IMAGE_SIDE, known colour mode."""
         return dict(self.meta.get("preprocessing") or {})
 
     @property
@@ -452,14 +537,65 @@ class Run:
 
 
 def load_run(run_dir) -> Run:
+    """A run folder, its files checked: LabError (one sentence) when meta.json is missing or unusable.
+
+    A damaged spec.json or metrics.json reads as None (the page then shows no summary or no evaluation).
+    """
     path = Path(run_dir)
-    if not path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError:
+        is_dir = False
+    if not is_dir:
         raise LabError(f"There is no run folder at {path}; pick one from the runs list.")
     meta = read_json(path / META)
     if meta is None:
         raise LabError(f"{path} is not a readable run: its meta.json is missing or damaged.")
-    return Run(path=path, meta=meta, spec=read_json(path / SPEC), metrics=read_json(path / METRICS),
-               history_rows=read_csv(path / HISTORY))
+    problem = meta_problem(meta, path)
+    if problem:
+        raise LabError(problem)
+    return Run(path=path, meta=meta, spec=valid_spec(read_json(path / SPEC)),
+               metrics=valid_metrics(read_json(path / METRICS)), history_rows=read_csv(path / HISTORY))
+
+
+def valid_spec(spec: dict | None) -> dict | None:
+    """The spec when its layers are a list of objects each with a type, else None (a damaged spec.json)."""
+    if spec is None:
+        return None
+    layers = spec.get("layers")
+    if not isinstance(layers, list) or not all(isinstance(layer, dict) and isinstance(layer.get("type"), str)
+                                               for layer in layers):
+        return None
+    return spec
+
+
+def valid_metrics(metrics: dict | None) -> dict | None:
+    """metrics.json when its confusion matrix, class names, per-class table and misclassified list have the
+    shapes ``evaluate.score`` writes, else None (a damaged or hand-edited file is shown as no evaluation)."""
+    if metrics is None:
+        return None
+    names = metrics.get("class_names")
+    confusion = metrics.get("confusion")
+    if confusion is not None:
+        k = len(confusion) if isinstance(confusion, list) else -1
+        if (k < 1 or not all(isinstance(row, list) and len(row) == k
+                             and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in row)
+                             for row in confusion)):
+            return None
+        if names is not None and (not isinstance(names, list) or len(names) != k
+                                  or not all(isinstance(n, str) for n in names)):
+            return None
+    per_class = metrics.get("per_class")
+    if per_class is not None and (not isinstance(per_class, dict)
+                                  or not all(isinstance(v, dict) for v in per_class.values())):
+        return None
+    wrong = metrics.get("misclassified")
+    if wrong is not None and (not isinstance(wrong, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("true"), str) and isinstance(item.get("predicted"), str)
+            and isinstance(item.get("probability", 0), (int, float)) and isinstance(item.get("file") or "", str)
+            for item in wrong)):
+        return None
+    return metrics
 
 
 def model_file(run_dir) -> Path | None:
@@ -482,7 +618,7 @@ def load_model_file(path):
     import keras
 
     try:
-        return keras.models.load_model(path, compile=False)
+        return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:
         raise LabError(f"The model file {path} could not be loaded ({type(error).__name__}); "
                        "retrain or pick another run.") from error
@@ -505,39 +641,76 @@ def _model_from_weights(path: Path):
     return model
 
 
-def rename_run(run_dir, name: str) -> RunInfo:
-    """Sets the run's display name (the folder keeps its id)."""
+def check_name(name) -> str:
+    """A run's display name, stripped; LabError for an empty, over-long or multi-line name, or one with / \\ < >."""
     name = str(name).strip()
     if not name:
         raise LabError("A run name cannot be empty; type a name.")
+    if len(name) > NAME_LIMIT:
+        raise LabError(f"A run name can have at most {NAME_LIMIT} characters, not {len(name)}; type a shorter one.")
+    if _NAME_FORBIDDEN.search(name):
+        raise LabError("A run name cannot contain / \\ < > or control characters such as a line break; "
+                       "use letters, digits, spaces and - _ . ( ) instead.")
+    return name
+
+
+def rename_run(run_dir, name: str) -> RunInfo:
+    """Sets the run's display name (the folder keeps its id, so nothing on disk moves)."""
+    name = check_name(name)
     path = Path(run_dir)
     meta = read_json(path / META)
     if meta is None:
         raise LabError(f"{path} is not a readable run, so it cannot be renamed.")
+    if _status(meta, path) in ACTIVE:
+        # the training job rewrites meta.json from its own copy: a rename now would be lost, or undo its status
+        raise LabError("This run is still training; rename it when it has finished.")
     meta["name"] = name
     write_json_atomic(path / META, meta)
     return run_info(path)
 
 
-def delete_run(run_dir) -> None:
-    """Removes a run folder. Refuses folders that are not runs and the run that is training now."""
+def delete_run(run_dir, root=None) -> None:
+    """Removes a run folder. Refuses folders that are not runs and a run that is training now.
+
+    A run that is a symbolic link loses only the link: whatever it points to stays untouched. With ``root``
+    (the runs folder) the run must be a direct child of it; either way nothing that resolves elsewhere than
+    where the run is listed is removed.
+    """
     path = Path(run_dir)
-    if not path.is_dir():
-        raise LabError(f"There is no run folder at {path}.")
-    if not any((path / f).exists() for f in (META, SPEC, MODEL)):
-        raise LabError(f"{path} does not look like a run folder, so it was not deleted.")
+    try:
+        parent = path.absolute().parent.resolve()
+        if root is not None and parent != Path(root).resolve():
+            raise LabError(f"{path} is not in the runs folder {root}, so it was not deleted.")
+        if path.is_symlink():
+            _refuse_active(path)
+            path.unlink()  # the link only, never its target
+            return
+        if not path.is_dir():
+            raise LabError(f"There is no run folder at {path}; it may have been deleted already.")
+        if path.resolve() != parent / path.name:
+            raise LabError(f"{path} leads outside its runs folder, so it was not deleted.")
+        if not any((path / f).exists() for f in (META, SPEC, MODEL, WEIGHTS)):
+            raise LabError(f"{path} does not look like a run folder, so it was not deleted.")
+        _refuse_active(path)
+        shutil.rmtree(path)
+    except OSError as error:
+        raise LabError(f"{path} could not be deleted completely ({error.strerror or type(error).__name__}); "
+                       "check its permissions and delete what is left by hand.") from None
+
+
+def _refuse_active(path: Path) -> None:
     from lab.train import job as _job
 
-    if _job.is_active_run(path):
+    meta = read_json(path / META)
+    if _job.is_active_run(path) or (meta is not None and _status(meta, path) in ACTIVE):
         raise LabError("This run is still training; stop it before deleting it.")
-    shutil.rmtree(path)
 
 
 def resolve_model(arg) -> tuple[Path, dict | None]:
     """For a run folder or a .keras file: the model path and the run's meta.json (None for a bare model)."""
     path = Path(arg)
     if path.is_dir():
-        meta = read_json(path / META)
+        meta = _checked_meta(path)
         found = model_file(path)
         if found is None:
             raise LabError(f"{path} has no model.keras; give a run folder with a trained model or a .keras file.")
@@ -545,6 +718,16 @@ def resolve_model(arg) -> tuple[Path, dict | None]:
     if path.is_file():
         if path.suffix != ".keras":
             raise LabError(f"{path} is not a .keras model; give a run folder or a .keras file.")
-        meta = read_json(path.parent / META) if path.name == MODEL else None
+        meta = _checked_meta(path.parent) if path.name == MODEL else None
         return path, meta
     raise LabError(f"There is no run folder or model file at {path}.")
+
+
+def _checked_meta(run_dir: Path) -> dict | None:
+    """meta.json of a run folder (None when missing or unreadable); LabError when its fields are unusable."""
+    meta = read_json(run_dir / META)
+    if meta is not None:
+        problem = meta_problem(meta, run_dir)
+        if problem:
+            raise LabError(problem)
+    return meta

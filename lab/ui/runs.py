@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from lab.errors import LabError
+from lab.train.runs import ACTIVE
 from lab.ui import charts, state
 
 if TYPE_CHECKING:  # imported where used, like the charts: the first page draws without it
@@ -17,7 +18,10 @@ if TYPE_CHECKING:  # imported where used, like the charts: the first page draws 
 
 SHORT_NAMES = {"MaxPooling2D": "MaxPool", "AveragePooling2D": "AvgPool", "GlobalAveragePooling2D": "GlobalAvgPool",
                "BatchNormalization": "BatchNorm"}
-CONFIRM_DELETE = "runs_confirm_delete"  # id of the run waiting for a delete confirmation
+CONFIRM_DELETE = "runs_confirm_delete"  # id (folder name) of the run waiting for a delete confirmation
+DETAIL = "runs_detail"  # the selectbox of the run shown in detail: its value is the run's id, never a position
+NOTICE = "runs_notice"  # (kind, sentence) left by a callback for the next run of the page
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
 # --- plain helpers (no widgets) ------------------------------------------------------------------------------------
@@ -48,7 +52,9 @@ def count_text(n: int | None) -> str:
 
 def spec_summary(spec: dict | None, limit: int = 8) -> str:
     """E.g. "Conv2D(32,same) → MaxPool → … → Dense(24) · 423k params"."""
-    if not spec:
+    from lab.train.runs import valid_spec
+
+    if not spec or valid_spec(spec) is None:
         return "–"
     parts = [layer_short(layer) for layer in spec.get("layers") or [] if layer.get("type") != "Rescaling"]
     if len(parts) > limit:
@@ -64,9 +70,13 @@ def spec_summary(spec: dict | None, limit: int = 8) -> str:
 
 def flatten_settings(spec: dict | None, config: dict | None = None) -> dict[str, object]:
     """Spec and training settings as "where → value" pairs, for comparing runs line by line."""
+    from lab.train.runs import valid_spec
+
     out: dict[str, object] = {}
-    spec = spec or {}
-    out["input shape"] = "×".join(str(v) for v in spec.get("input_shape") or [])
+    spec = valid_spec(spec) or {}
+    config = config if isinstance(config, dict) else {}
+    shape = spec.get("input_shape")
+    out["input shape"] = "×".join(str(v) for v in shape) if isinstance(shape, list) else ""
     for index, layer in enumerate(spec.get("layers") or [], start=1):
         for key, value in layer.items():
             out[f"layer {index} · {key}"] = value
@@ -231,15 +241,16 @@ def _compare(infos, by_id) -> None:
             st.table(diff.set_index("setting"))
 
 
-def _details(run_dir: Path) -> None:
+def _details(info) -> None:
     import pandas as pd
 
     from lab.train.runs import load_run
 
     try:
-        run = load_run(run_dir)
+        run = load_run(info.path)
     except LabError as error:
         st.error(str(error))
+        _manage(info.id, info.name, can_rename=False)  # a broken run can still be deleted from here
         return
     metrics = run.metrics or {}
     st.caption(f"{spec_summary(run.spec)} · status {run.status} · folder `{run.path}`")
@@ -265,7 +276,7 @@ def _details(run_dir: Path) -> None:
     else:
         st.info("This run has no evaluation yet (it has no test split or did not finish).")
     _downloads(run)
-    _manage(run)
+    _manage(run.id, run.name, can_rename=run.status not in ACTIVE)
 
 
 def _misclassified(metrics: dict) -> None:
@@ -277,7 +288,7 @@ def _misclassified(metrics: dict) -> None:
         if not wrong:
             st.caption("None: every image was classified correctly.")
             return
-        shown = [item for item in wrong if item.get("file") and Path(item["file"]).is_file()][:30]
+        shown = [item for item in wrong if _shown_image(item.get("file"))][:30]
         if not shown:
             st.table(pd.DataFrame(wrong[:30])[["true", "predicted", "probability"]])
             return
@@ -286,6 +297,17 @@ def _misclassified(metrics: dict) -> None:
             with cols[index % 6]:
                 st.image(item["file"], width=84,
                          caption=f"{item['true']} → {item['predicted']} ({item.get('probability', 0):.0%})")
+
+
+def _shown_image(name) -> bool:
+    """True for a readable image file of a sane size (metrics.json may name any path)."""
+    if not name:
+        return False
+    path = Path(name)
+    try:
+        return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and path.stat().st_size < 20_000_000
+    except OSError:
+        return False
 
 
 def _downloads(run) -> None:
@@ -306,6 +328,9 @@ def _downloads(run) -> None:
                 run_files.save_model_atomic(model, model_path)
             except LabError as error:
                 st.error(str(error))
+            except OSError as error:
+                st.error(f"model.keras could not be written in {run.path} ({error.strerror or error}); check "
+                         "the free space and the folder's permissions.")
             else:
                 st.rerun()
     history_path = run.path / "history.csv"
@@ -326,44 +351,91 @@ def _downloads(run) -> None:
                                     key="runs_dl_script")
 
 
-def _manage(run) -> None:
-    from lab.train.runs import delete_run, rename_run
+def _escape(text: str) -> str:
+    """A run name shown inside Markdown: its * _ ` [ ] and the like print as themselves."""
+    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~$" else c for c in text)
 
+
+def _rename(run_id: str) -> None:
+    """Callback of the Rename button, bound to the id of the run whose panel the user saw."""
+    from lab.train.runs import rename_run
+
+    try:
+        info = rename_run(state.runs_root() / run_id, st.session_state.get(f"runs_name_{run_id}", ""))
+    except LabError as error:
+        st.session_state[NOTICE] = ("error", str(error))
+        return
+    st.session_state[DETAIL] = run_id  # send the new label to the browser, which still holds the old one
+    st.session_state[NOTICE] = ("success", f"Renamed to {_escape(info.name)}.")
+
+
+def _ask_delete(run_id: str) -> None:
+    """Callback of "Delete run…": remembers which run, by id, and keeps that run on screen."""
+    st.session_state[CONFIRM_DELETE] = run_id
+    st.session_state[DETAIL] = run_id
+
+
+def _cancel_delete() -> None:
+    st.session_state.pop(CONFIRM_DELETE, None)
+
+
+def _delete(run_id: str, name: str) -> None:
+    """Callback of "Yes, delete": deletes the run with this id, the one the confirmation named, or nothing."""
+    from lab.train.runs import delete_run
+
+    st.session_state.pop(CONFIRM_DELETE, None)
+    root = state.runs_root()
+    path = root / run_id
+    if not path.exists() and not path.is_symlink():
+        st.session_state[NOTICE] = ("warning", f"The run {_escape(name)} ({run_id}) is no longer in {root}, so nothing "
+                                               "was deleted.")
+        return
+    try:
+        delete_run(path, root=root)
+    except LabError as error:
+        st.session_state[NOTICE] = ("error", str(error))
+        return
+    if state.get(state.RUN) in (str(path), str(path.resolve())):
+        st.session_state.pop(state.RUN, None)
+    st.session_state[NOTICE] = ("success", f"Deleted {_escape(name)} ({run_id}).")
+
+
+def _manage(run_id: str, name: str, can_rename: bool = True) -> None:
     left, right = st.columns([3, 2])
     with left:
-        new_name = st.text_input("Name", value=run.name, key=f"runs_name_{run.id}")
-        if st.button("Rename", key="runs_rename", disabled=new_name.strip() == run.name):
-            try:
-                rename_run(run.path, new_name)
-            except LabError as error:
-                st.error(str(error))
-            else:
-                st.toast(f"Renamed to {new_name.strip()}.")
-                st.rerun()
+        if can_rename:
+            new_name = st.text_input("Name", value=name, key=f"runs_name_{run_id}")
+            st.button("Rename", key="runs_rename", disabled=new_name.strip() == name, on_click=_rename,
+                      args=(run_id,))
     with right:
         st.write("")
         st.write("")
-        if st.session_state.get(CONFIRM_DELETE) != run.id:
-            if st.button("Delete run…", key="runs_delete"):
-                st.session_state[CONFIRM_DELETE] = run.id
-                st.rerun()
+        if st.session_state.get(CONFIRM_DELETE) != run_id:
+            st.button("Delete run…", key="runs_delete", on_click=_ask_delete, args=(run_id,))
         else:
-            st.warning(f"Delete **{run.name}** and its model for good?")
+            folder = run_id.replace("`", "'")
+            st.warning(f"Delete **{_escape(name)}** (folder `{folder}`) and its model for good?")
             yes, no = st.columns(2)
-            if yes.button("Yes, delete", key="runs_delete_yes", type="primary"):
-                try:
-                    delete_run(run.path)
-                except LabError as error:
-                    st.error(str(error))
-                else:
-                    st.session_state.pop(CONFIRM_DELETE, None)
-                    if state.get(state.RUN) == str(run.path):
-                        st.session_state.pop(state.RUN, None)
-                    st.toast(f"Deleted {run.name}.")
-                    st.rerun()
-            if no.button("Cancel", key="runs_delete_no"):
-                st.session_state.pop(CONFIRM_DELETE, None)
-                st.rerun()
+            yes.button("Yes, delete", key="runs_delete_yes", type="primary", on_click=_delete, args=(run_id, name))
+            no.button("Cancel", key="runs_delete_no", on_click=_cancel_delete)
+
+
+def _notice(infos_by_id: dict) -> None:
+    """What the last rename or delete did, and a confirmation whose run vanished meanwhile."""
+    kind, text = st.session_state.pop(NOTICE, (None, None))
+    if kind is not None:
+        {"error": st.error, "warning": st.warning, "success": st.success}[kind](text)
+    pending = st.session_state.get(CONFIRM_DELETE)
+    if pending is not None and pending not in infos_by_id:
+        st.session_state.pop(CONFIRM_DELETE, None)
+        st.warning(f"The run {pending} you asked to delete is no longer in {state.runs_root()}, so nothing was "
+                   "deleted.")
+
+
+def _chose_another() -> None:
+    """Picking another run drops a confirmation pending for the previous one."""
+    if st.session_state.get(CONFIRM_DELETE) != st.session_state.get(DETAIL):
+        st.session_state.pop(CONFIRM_DELETE, None)
 
 
 def render() -> None:
@@ -371,10 +443,11 @@ def render() -> None:
 
     st.title("Runs")
     infos = list_runs(state.runs_root())
+    by_id = {info.id: info for info in infos}
+    _notice(by_id)
     if not infos:
         st.info("No runs yet. Train a model on the Train page; every run is kept here.")
         return
-    by_id = {info.id: info for info in infos}
     table = runs_table(infos)
     st.dataframe(table.drop(columns=["id"]), hide_index=True, width="stretch",
                  column_config={"best val acc": st.column_config.NumberColumn(format="percent"),
@@ -383,6 +456,16 @@ def render() -> None:
     _compare(infos, by_id)
     st.subheader("One run")
     ids = [info.id for info in infos]
-    chosen = st.selectbox("Run", ids, key="runs_detail", format_func=lambda run_id: _label(by_id, run_id))
-    if chosen:
-        _details(Path(by_id[chosen].path))
+    current = st.session_state.get(DETAIL)
+    if current is not None and current not in by_id:
+        # A browser holding a label that changed since (the run renamed in another tab) sends that old text:
+        # the id inside it still names the run. A run deleted meanwhile is simply gone: show the newest.
+        found = [run_id for run_id in by_id if isinstance(current, str) and current.endswith(f"({run_id})")]
+        if found:
+            st.session_state[DETAIL] = found[0]
+        else:
+            st.session_state.pop(DETAIL, None)
+    chosen = st.selectbox("Run", ids, key=DETAIL, format_func=lambda run_id: _label(by_id, run_id),
+                          on_change=_chose_another)
+    if chosen in by_id:
+        _details(by_id[chosen])
