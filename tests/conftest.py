@@ -16,6 +16,17 @@ def _own_workspace(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("CNN_LAB_WORKSPACE", str(tmp_path_factory.mktemp("workspace")))
 
 
+@pytest.fixture
+def data_root(tmp_path, monkeypatch) -> Path:
+    """An empty data root the page and the core use (CNN_LAB_DATA), with runs beside it; no TF preload."""
+    root = tmp_path / "Data"
+    root.mkdir()
+    monkeypatch.setenv("CNN_LAB_DATA", str(root))
+    monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "0")
+    return root
+
+
 @pytest.fixture(scope="session")
 def sign_mnist() -> Path:
     if not (SIGN_MNIST / "Test").is_dir():

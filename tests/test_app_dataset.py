@@ -54,16 +54,6 @@ def csv_bytes(labels=(0, 1, 2, 1)) -> bytes:
     return ("\n".join([header, *rows]) + "\n").encode()
 
 
-@pytest.fixture
-def data_root(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "Data"
-    root.mkdir()
-    monkeypatch.setenv("CNN_LAB_DATA", str(root))
-    monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "0")
-    return root
-
-
 def run_page() -> AppTest:
     app = AppTest.from_function(dataset_page, default_timeout=60)
     app.run()

@@ -79,16 +79,6 @@ def png_declaring(width: int, height: int) -> bytes:
         chunk(b"IEND", b"")
 
 
-@pytest.fixture
-def data_root(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "Data"
-    root.mkdir()
-    monkeypatch.setenv("CNN_LAB_DATA", str(root))
-    monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "0")
-    return root
-
-
 # --- 1. an existing split is never replaced without being asked -------------------------------------------------
 
 def test_csv_import_refuses_to_replace_a_split_and_says_how_many_images(tmp_path):

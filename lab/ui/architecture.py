@@ -181,28 +181,26 @@ def _handle_upload() -> None:
     if upload is None or st.session_state.get(UPLOADED) == upload.file_id:
         return
     st.session_state[UPLOADED] = upload.file_id
-    try:
-        spec = parse_spec(upload.getvalue(), upload.name)
-    except LabError as error:
-        st.session_state["_arch_upload_error"] = str(error)
-        return
-    st.session_state.pop("_arch_upload_error", None)
-    spec, notes = adapted(spec)
-    replace_spec(spec, [f"Loaded the spec from {upload.name}.", *notes])
+    _replace_from(lambda: parse_spec(upload.getvalue(), upload.name), f"Loaded the spec from {upload.name}.")
 
 
 def _restore_earlier() -> None:
     key = st.session_state.get("arch_history")
-    if not key:
-        return
+    if key:
+        _replace_from(lambda: autosave.fetch(key),
+                      f"Restored your earlier network {key}. The one you had before is kept in History.")
+
+
+def _replace_from(load, note: str) -> None:
+    """Replaces the network with what ``load`` gives, adapted to the dataset; on a LabError keeps it and says why."""
     try:
-        spec = autosave.fetch(key)
+        spec = load()
     except LabError as error:
         st.session_state["_arch_upload_error"] = str(error)
         return
     st.session_state.pop("_arch_upload_error", None)
     spec, notes = adapted(spec)
-    replace_spec(spec, [f"Restored your earlier network {key}. The one you had before is kept in History.", *notes])
+    replace_spec(spec, [note, *notes])
 
 
 def history_box() -> None:

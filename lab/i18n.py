@@ -1,0 +1,176 @@
+"""Words: every sentence a person reads comes from one catalogue per language.
+
+The catalogues are gettext ``.po`` files with stable ids, one folder per language and one file per part of the
+lab (``lab/locale/en/spec.po``, ``lab/locale/pt_BR/spec.po``): ``msgid`` is the id (``spec.unknown_layer``) and
+``msgstr`` the words, with named placeholders in ``str.format`` style (``{layer}``, ``{count:,}``). Poedit and
+Weblate open them as monolingual catalogues, with English as the source.
+
+    from lab.i18n import t
+    raise LabError(t("spec.unknown_layer", label=label, known=known))
+
+``t`` speaks the current language: the one set with ``use``/``speaking`` in this thread or context, else the one
+the page's resolver gives (the browser session's choice), else ``CNN_LAB_LANG`` / ``LC_ALL`` / ``LC_MESSAGES`` /
+``LANG``, else English. An id missing from a language falls back to English; an id missing from English is a
+mistake in the code and raises KeyError (a test reads every id the code uses).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+LANGUAGES = {"en": "English", "pt-BR": "Português (Brasil)"}
+DEFAULT = "en"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+FOLDERS = {"en": "en", "pt-BR": "pt_BR"}  # gettext's folder names
+
+_language: ContextVar[str | None] = ContextVar("lab_language", default=None)
+_resolver: Callable[[], str | None] | None = None
+
+
+def normalize(tag: object) -> str | None:
+    """The lab's language for a locale tag ("pt", "pt_BR.UTF-8", "pt-br", "en-US"), or None when it has none."""
+    if not isinstance(tag, str) or not tag.strip():
+        return None
+    base = re.split(r"[.@]", tag.strip())[0].replace("_", "-").lower()
+    if base.startswith("pt"):
+        return "pt-BR"
+    if base.startswith("en") or base in ("c", "posix"):
+        return "en"
+    return None
+
+
+def use(lang: str | None) -> None:
+    """Sets the language of this thread or context (None: back to the resolver and the environment)."""
+    _language.set(normalize(lang) if lang else None)
+
+
+@contextlib.contextmanager
+def speaking(lang: str | None) -> Iterator[None]:
+    """Speaks ``lang`` inside the block, e.g. in a training thread started for a person who reads Portuguese."""
+    token = _language.set(normalize(lang) if lang else None)
+    try:
+        yield
+    finally:
+        _language.reset(token)
+
+
+def set_resolver(resolver: Callable[[], str | None] | None) -> None:
+    """Installs the page's way of knowing the language of the person being served (their session's choice)."""
+    global _resolver
+    _resolver = resolver
+
+
+def _from_environment() -> str | None:
+    for name in ("CNN_LAB_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        found = normalize(os.environ.get(name))
+        if found:
+            return found
+    return None
+
+
+def language() -> str:
+    """The language to speak now: "en" or "pt-BR"."""
+    chosen = _language.get()
+    if chosen:
+        return chosen
+    if _resolver is not None:
+        resolved = normalize(_resolver())
+        if resolved:
+            return resolved
+    return _from_environment() or DEFAULT
+
+
+# --- the catalogues ---------------------------------------------------------------------------------------------
+
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def _unquote(text: str, where: str) -> str:
+    text = text.strip()
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        raise ValueError(f"{where}: expected a quoted string, found {text[:40]!r}")
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), text[1:-1])
+
+
+def parse_po(text: str, source: str = "catalogue") -> dict[str, str]:
+    """The id → words pairs of a ``.po`` file (the header entry and fuzzy entries left out)."""
+    entries: dict[str, str] = {}
+    msgid = msgstr = None
+    field = None
+    fuzzy = False
+
+    def close() -> None:
+        nonlocal msgid, msgstr, field, fuzzy
+        if msgid is not None and msgstr is not None and msgid and not fuzzy:
+            if msgid in entries:
+                raise ValueError(f"{source}: {msgid!r} appears twice")
+            entries[msgid] = msgstr
+        msgid = msgstr = field = None
+        fuzzy = False
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        where = f"{source}:{number}"
+        stripped = line.strip()
+        if not stripped:
+            close()
+        elif stripped.startswith("#"):
+            if msgstr is not None:
+                close()
+            if stripped.startswith("#,") and "fuzzy" in stripped:
+                fuzzy = True
+        elif stripped.startswith("msgid "):
+            if msgid is not None:
+                close()
+            msgid, field = _unquote(stripped[6:], where), "id"
+        elif stripped.startswith("msgstr "):
+            if msgid is None:
+                raise ValueError(f"{where}: msgstr without msgid")
+            msgstr, field = _unquote(stripped[7:], where), "str"
+        elif stripped.startswith('"'):
+            if field == "id":
+                msgid += _unquote(stripped, where)
+            elif field == "str":
+                msgstr += _unquote(stripped, where)
+            else:
+                raise ValueError(f"{where}: a continued string outside an entry")
+        else:
+            raise ValueError(f"{where}: cannot read {stripped[:40]!r}")
+    close()
+    return entries
+
+
+def catalogue_files(lang: str) -> list[Path]:
+    return sorted((LOCALE_DIR / FOLDERS[lang]).glob("*.po"))
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """Every id → words pair of one language, from all of its ``.po`` files."""
+    words: dict[str, str] = {}
+    for path in catalogue_files(lang):
+        for key, text in parse_po(path.read_text(encoding="utf-8"), str(path)).items():
+            if key in words:
+                raise ValueError(f"{path}: {key!r} is also in another file")
+            words[key] = text
+    return words
+
+
+def t(key: str, /, lang: str | None = None, **params: object) -> str:
+    """The words for ``key`` in the current language (or ``lang``), with the named placeholders filled in."""
+    lang = normalize(lang) if lang else language()
+    text = catalogue(lang).get(key)
+    if not text:
+        text = catalogue(DEFAULT).get(key)
+        if text is None:
+            raise KeyError(f"no words for {key!r} in {LOCALE_DIR / FOLDERS[DEFAULT]}")
+    return text.format(**params)
+
+
+def has(key: str) -> bool:
+    return key in catalogue(DEFAULT)
