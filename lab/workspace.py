@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.paths import workspace_root
 
-ROOT = Path(__file__).resolve().parents[1]
 STATE_FILE = "state.json"
 NETWORKS = "networks"
 KEY_PATTERN = re.compile(r"^[0-9a-f]{12}$")
@@ -31,10 +31,6 @@ HISTORY_LIMIT = 50
 # value digit by digit leaves one entry, not five.
 COALESCE_SECONDS = 60.0
 MAX_FILE_BYTES = 2_000_000  # a spec of a few hundred layers is under 100 kB
-
-
-def workspace_root() -> Path:
-    return Path(os.environ.get("CNN_LAB_WORKSPACE") or ROOT / "workspace")
 
 
 def network_key(spec: dict) -> str:
