@@ -2,20 +2,30 @@
 
 import streamlit as st
 
-from lab.ui import architecture, autosave, dataset, padding, predict, runs, training
+from lab.i18n import LANGUAGES, t
+from lab.ui import architecture, autosave, dataset, padding, predict, runs, session, training
 
 st.set_page_config(page_title="CNN Lab", page_icon=":material/science:", layout="wide")
+session.start()
 
-pages = [
-    st.Page(dataset.render, title="Dataset", icon=":material/folder_open:", url_path="dataset", default=True),
-    st.Page(architecture.render, title="Architecture", icon=":material/layers:", url_path="architecture"),
-    st.Page(padding.render, title="Padding: same vs valid", icon=":material/border_outer:", url_path="padding"),
-    st.Page(training.render, title="Train", icon=":material/monitoring:", url_path="train"),
-    st.Page(runs.render, title="Runs", icon=":material/history:", url_path="runs"),
-    st.Page(predict.render, title="Predict", icon=":material/draw:", url_path="predict"),
-]
-page = st.navigation(pages)
-autosave.restore()
+pages = {
+    "dataset": st.Page(dataset.render, title=t("ui_session.page.dataset"), icon=":material/folder_open:",
+                       url_path="dataset", default=True),
+    "architecture": st.Page(architecture.render, title=t("ui_session.page.architecture"), icon=":material/layers:",
+                            url_path="architecture"),
+    "padding": st.Page(padding.render, title=t("ui_session.page.padding"), icon=":material/border_outer:",
+                       url_path="padding"),
+    "train": st.Page(training.render, title=t("ui_session.page.train"), icon=":material/monitoring:",
+                     url_path="train"),
+    "runs": st.Page(runs.render, title=t("ui_session.page.runs"), icon=":material/history:", url_path="runs"),
+    "predict": st.Page(predict.render, title=t("ui_session.page.predict"), icon=":material/draw:",
+                       url_path="predict"),
+}
+session.register_pages(pages)
+page = st.navigation(list(pages.values()))
+st.session_state[session.LANGUAGE_PICK] = session.language()
+st.sidebar.selectbox(t("common.language"), list(LANGUAGES), key=session.LANGUAGE_PICK, format_func=LANGUAGES.get,
+                     on_change=lambda: session.choose_language(st.session_state[session.LANGUAGE_PICK]))
 autosave.show_messages()
 page.run()
-autosave.save()
+session.save()

@@ -159,7 +159,7 @@ def main() -> int:
         model = build_model(spec, seed=1337, steps_per_execution=per_execution)
         sink = jobs.Job(jobs.TrainConfig(str(data_root), spec, epochs=epochs))
         sink.model = model
-        sink._batches = steps
+        sink.batches = steps
         timer = Timer()
         model.fit(loaded.train, validation_data=loaded.val, epochs=epochs, verbose=0,
                   callbacks=[cbs.LiveMetrics(sink), timer])
@@ -174,8 +174,8 @@ def main() -> int:
                                                       "restore_best_weights": True})
             job = jobs.Job(config)
             snap = job.run()
-            if snap["status"] != "finished":
-                raise SystemExit(f"the job did not finish: {snap['status']} {snap['error']}")
+            if snap.status != "finished":
+                raise SystemExit(f"the job did not finish: {snap.status} {snap.error}")
         return timer.result()
 
     kinds = {"plain": fit_plain, "live": fit_live, "job": fit_job}

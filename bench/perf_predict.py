@@ -62,8 +62,8 @@ def main() -> int:
         from lab.train.job import Job, TrainConfig
         began = time.perf_counter()
         snap = Job(TrainConfig({str(root)!r}, 'recommended', epochs={epochs}, runs_root={runs_root!r})).run()
-        assert snap['status'] == 'finished', snap['error']
-        print(snap['run_dir'], round(time.perf_counter() - began, 1), (snap['metrics'] or {{}}).get('accuracy'))
+        assert snap.status == 'finished', snap.error
+        print(snap.run_dir, round(time.perf_counter() - began, 1), (snap.metrics or {{}}).get('accuracy'))
     """)
     train_peak, out = child_peak_mb(code)
     run_dir, seconds, accuracy = out.splitlines()[-1].split()

@@ -66,7 +66,8 @@ def in_process(spec: dict) -> dict:
     try:
         from lab.ui.widgets import shape_table_html  # imports streamlit, which is fine outside a page
 
-        results["check+table+html"] = per_call(lambda: shape_table_html(spec, specs.check(spec)), number=100)
+        results["check+table+html"] = per_call(lambda: shape_table_html(spec, specs.check(spec), shapes.table(spec)),
+                                               number=100)
     except Exception as error:  # noqa: BLE001
         print(f"(shape_table_html not measured: {error})")
     return results

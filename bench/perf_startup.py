@@ -45,8 +45,8 @@ def make_run(data: Path, runs: Path) -> None:
             "compile": {"optimizer": {"name": "adam", "learning_rate": 0.01},
                         "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}}
     snap = Job(TrainConfig(str(data), spec, epochs=1, batch_size=4, runs_root=str(runs), evaluate=False)).run()
-    if snap["status"] != "finished":
-        raise SystemExit(f"could not make a run for the Predict page: {snap['error']}")
+    if snap.status != "finished":
+        raise SystemExit(f"could not make a run for the Predict page: {snap.error}")
 
 
 def one_round(tmp: Path, context, preload: bool, predict: bool) -> dict:

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
         model.fit(data, epochs=args.epochs, verbose=0, callbacks=callbacks, shuffle=False)
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
         if job is not None:
-            assert len(job.snapshot()["batch_log"]) == args.epochs * len(data)
+            assert len(job.snapshot().batch_log) == args.epochs * len(data)
         (live_cpu if with_callback else plain_cpu).append(cpu_seconds)
         return seconds
 

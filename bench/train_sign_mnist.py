@@ -63,7 +63,7 @@ def train(data: Path, preset: str, epochs: int, runs_root: Path, patience: int, 
     def report():
         shown = 0
         while not job.wait(0.5):
-            history = job.snapshot()["history"]
+            history = job.snapshot().history
             for row in history[shown:]:
                 print(f"  {preset:>13} epoch {row['epoch']:>2}: loss {row['loss']:.4f} acc {row.get('accuracy', 0):.4f}"
                       f"  val_loss {row.get('val_loss', float('nan')):.4f} val_acc "
@@ -75,25 +75,25 @@ def train(data: Path, preset: str, epochs: int, runs_root: Path, patience: int, 
     snap = job.run()
     wall = time.perf_counter() - started
     watcher.join(2)
-    history = snap["history"]
-    metrics = snap["metrics"] or {}
+    history = snap.history
+    metrics = snap.metrics or {}
     return {
         "preset": preset,
-        "status": snap["status"],
+        "status": snap.status,
         "epochs": len(history),
-        "best_epoch": (snap["best"] or {}).get("epoch"),
+        "best_epoch": (snap.best or {}).get("epoch"),
         "wall_seconds": round(wall, 1),
         "fit_seconds": round(sum(r["seconds"] for r in history), 1),
         "first_epoch_loss": history[0]["loss"] if history else None,
         "last_epoch_loss": history[-1]["loss"] if history else None,
-        "best_val_accuracy": (snap["best"] or {}).get("val_accuracy"),
+        "best_val_accuracy": (snap.best or {}).get("val_accuracy"),
         "test_accuracy": metrics.get("accuracy"),
         "test_loss": metrics.get("loss"),
         "test_n": metrics.get("n"),
-        "diagnostics": [d["code"] for d in snap["diagnostics"]],
-        "diagnosed_at": [f"{d['code']}@{d['epoch'] or 0}" for d in snap["diagnosis_log"]],
-        "diagnostic_messages": [d["message"] for d in snap["diagnostics"]],
-        "run_dir": snap["run_dir"],
+        "diagnostics": [d.code for d in snap.diagnostics],
+        "diagnosed_at": [f"{d.code}@{d.epoch or 0}" for d in snap.diagnosis_log],
+        "diagnostic_messages": [d.message for d in snap.diagnostics],
+        "run_dir": snap.run_dir,
     }
 
 

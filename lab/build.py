@@ -5,8 +5,21 @@ from __future__ import annotations
 import os
 import re
 
+from lab.compiling import (
+    DEFAULT_LOSS,
+    DEFAULT_METRICS,
+    DEFAULT_OPTIMIZER,
+    METRIC_ARGUMENTS,
+    METRIC_CLASSES,
+    ONE_HOT_METRICS,
+    SPARSE,
+    optimizer_arguments,
+    top_k,
+    top_k_class,
+)
 from lab.errors import LabError
-from lab.spec import DEFAULT_OPTIMIZER, OPTIMIZER_CLASSES, optimizer_arguments, validate
+from lab.i18n import t
+from lab.spec import validate
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -47,12 +60,9 @@ def model_name(spec: dict) -> str:
 
 
 def make_optimizer(settings):
-    """The Keras optimizer of a checked optimizer setting (``lab.spec.OPTIMIZER_ARGS`` lists what it takes)."""
+    """The Keras optimizer of a checked optimizer setting (``lab.compiling.OPTIMIZER_ARGS`` lists what it takes)."""
     from tensorflow import keras
 
-    name = settings.get("name", "adam") if isinstance(settings, dict) else settings
-    if not isinstance(name, str) or name.lower() not in OPTIMIZER_CLASSES:
-        raise LabError(f"Optimizer {name!r} is not supported; use one of {', '.join(OPTIMIZER_CLASSES)}.")
     class_name, arguments = optimizer_arguments(settings)
     return getattr(keras.optimizers, class_name)(**arguments)
 
@@ -60,24 +70,14 @@ def make_optimizer(settings):
 def make_metric(name: str, loss: str):
     from tensorflow import keras
 
-    sparse = loss == "sparse_categorical_crossentropy"
-    if name == "accuracy":
-        return "accuracy"
-    if name.startswith("top_") and name.endswith("_accuracy"):
-        k = int(name.split("_")[1])
-        cls = keras.metrics.SparseTopKCategoricalAccuracy if sparse else keras.metrics.TopKCategoricalAccuracy
-        return cls(k=k, name=name)
-    if name in ("precision", "recall", "auc", "f1_score") and sparse:
-        raise LabError(f"Metric {name!r} needs one-hot labels; set label_mode to 'categorical' with the "
-                       "categorical_crossentropy loss, or remove the metric.")
-    if name == "precision":
-        return keras.metrics.Precision(name="precision")
-    if name == "recall":
-        return keras.metrics.Recall(name="recall")
-    if name == "auc":
-        return keras.metrics.AUC(name="auc")
-    if name == "f1_score":
-        return keras.metrics.F1Score(average="macro", name="f1_score")
+    sparse = loss == SPARSE
+    k = top_k(name)
+    if k is not None:
+        return getattr(keras.metrics, top_k_class(sparse))(k=k, name=name)
+    if name in ONE_HOT_METRICS:
+        if sparse:
+            raise LabError(t("build.one_hot_metric", metric=repr(name)))
+        return getattr(keras.metrics, METRIC_CLASSES[name])(name=name, **METRIC_ARGUMENTS.get(name, {}))
     return name
 
 
@@ -90,8 +90,8 @@ def compile_model(model, spec: dict, steps_per_execution: int = 1) -> None:
     which saves most of the per-batch dispatch cost of a small network on a CPU.
     """
     settings = spec.get("compile") or {}
-    loss = settings.get("loss", "sparse_categorical_crossentropy")
-    metrics = [make_metric(name, loss) for name in settings.get("metrics", ["accuracy"])]
+    loss = settings.get("loss", DEFAULT_LOSS)
+    metrics = [make_metric(name, loss) for name in settings.get("metrics", DEFAULT_METRICS)]
     model.compile(optimizer=make_optimizer(settings.get("optimizer", DEFAULT_OPTIMIZER)),
                   loss=loss, metrics=metrics,
                   jit_compile=bool(settings.get("jit_compile", True)) and supports_xla(model),
@@ -100,14 +100,3 @@ def compile_model(model, spec: dict, steps_per_execution: int = 1) -> None:
 
 def supports_xla(model) -> bool:
     return all(getattr(layer, "supports_jit", True) for layer in model.layers)
-
-
-def make_strategy():
-    """The default strategy on one device; MirroredStrategy across several visible GPUs."""
-    import tensorflow as tf
-
-    if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if len(tf.config.list_logical_devices("GPU")) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()

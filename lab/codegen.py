@@ -10,17 +10,28 @@ from __future__ import annotations
 import keyword
 import math
 
+from lab.compiling import (
+    DEFAULT_LOSS,
+    DEFAULT_METRICS,
+    DEFAULT_OPTIMIZER,
+    LABEL_MODES,
+    LOSS_CLASSES,
+    METRIC_ARGUMENTS,
+    METRIC_CLASSES,
+    SPARSE,
+    optimizer_arguments,
+    top_k,
+    top_k_class,
+)
 from lab.errors import LabError
+from lab.i18n import t
+from lab.layers import LAYER_TYPES
 from lab.shapes import table
-from lab.spec import DEFAULT_OPTIMIZER, LAYER_TYPES, optimizer_arguments, show, validate
+from lab.spec import validate
+from lab.values import show
 
-LOSS_CLASSES = {"sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-                "categorical_crossentropy": "CategoricalCrossentropy",
-                "binary_crossentropy": "BinaryCrossentropy"}
-METRIC_CLASSES = {"sparse_categorical_accuracy": "SparseCategoricalAccuracy()",
-                  "categorical_accuracy": "CategoricalAccuracy()", "binary_accuracy": "BinaryAccuracy()",
-                  "precision": "Precision()", "recall": "Recall()", "auc": "AUC()",
-                  "f1_score": "F1Score(average='macro')"}
+__all__ = ["LOSS_CLASSES", "METRIC_CLASSES", "keyword_argument", "layer_call", "literal", "metric_expression",
+           "to_script"]
 
 
 def literal(value) -> str:
@@ -36,28 +47,26 @@ def literal(value) -> str:
         return int.__repr__(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise LabError(f"The value {float.__repr__(value)} cannot be written into a script; use a finite number.")
+            raise LabError(t("codegen.not_finite", value=float.__repr__(value)))
         return float.__repr__(value)
     if isinstance(value, str):
         return str.__repr__(value)
     if isinstance(value, (list, tuple)):
         return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    raise LabError(f"A {type(value).__name__} cannot be written into a script; use numbers, text, true/false or "
-                   "lists.")
+    raise LabError(t("codegen.not_data", kind=type(value).__name__))
 
 
 def keyword_argument(key, value) -> str:
     """``key=value`` for a generated call; the key must be a plain Python identifier."""
     if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key) or not key.isascii():
-        raise LabError(f"The argument name {show(key)} cannot be written into a script; use the names Keras takes.")
+        raise LabError(t("codegen.bad_argument_name", name=show(key)))
     return f"{key}={literal(value)}"
 
 
 def layer_call(layer: dict) -> str:
     kind = layer.get("type")
     if not isinstance(kind, str) or kind not in LAYER_TYPES:
-        raise LabError(f"The layer type {show(kind)} cannot be written into a script; use one of "
-                       f"{', '.join(LAYER_TYPES)}.")
+        raise LabError(t("codegen.bad_layer_type", type=show(kind), known=", ".join(LAYER_TYPES)))
     args = [keyword_argument(key, value) for key, value in layer.items() if key != "type"]
     return f"layers.{kind}({', '.join(args)})"
 
@@ -65,44 +74,53 @@ def layer_call(layer: dict) -> str:
 def metric_expression(name: str, sparse: bool) -> str:
     if name == "accuracy":
         return "'accuracy'"
-    if name.startswith("top_") and name.endswith("_accuracy"):
-        k = int(name.split("_")[1])
-        cls = "SparseTopKCategoricalAccuracy" if sparse else "TopKCategoricalAccuracy"
-        return f"metrics.{cls}(k={k}, name={name!r})"
-    return f"metrics.{METRIC_CLASSES[name]}"  # a KeyError here means the spec was not validated
+    k = top_k(name)
+    if k is not None:
+        return f"metrics.{top_k_class(sparse)}(k={k}, name={literal(name)})"
+    arguments = ", ".join(keyword_argument(key, value) for key, value in METRIC_ARGUMENTS.get(name, {}).items())
+    return f"metrics.{METRIC_CLASSES[name]}({arguments})"  # a KeyError here means the spec was not validated
 
 
 def shape_text(shape) -> str:
     return "(None, " + ", ".join(str(v) for v in shape) + ")"
 
 
+def _comment(text: str) -> str:
+    """Catalogue words as one comment line: nothing in them can end the comment."""
+    return " ".join(text.split())
+
+
 def to_script(spec: dict, data_dir: str = "./Data", epochs: int = 10, batch_size: int = 32) -> str:
-    """A script that builds, compiles and trains the spec's model on a folder of class folders."""
+    """A script that builds, compiles and trains the spec's model on a folder of class folders.
+
+    Its comments and printed words are in the current language; the code and the names in it are Keras's.
+    """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise LabError(f"Epochs must be a whole number of 1 or more, not {show(epochs)}.")
+        raise LabError(t("codegen.bad_epochs", value=show(epochs)))
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise LabError(f"The batch size must be a whole number of 1 or more, not {show(batch_size)}.")
+        raise LabError(t("codegen.bad_batch_size", value=show(batch_size)))
     validate(spec, batch_size)
     rows = table(spec).rows
     height, width, channels = spec["input_shape"]
     color_mode = "grayscale" if channels == 1 else "rgb"
     calls = [layer_call(layer) for layer in spec["layers"]]
     width_of_call = max(len(call) for call in calls) + 1
-    layer_lines = "\n".join(f"    {call + ',':<{width_of_call}}  # -> {shape_text(row.output_shape)}, "
-                            f"{row.params:,} params" for call, row in zip(calls, rows))
+    layer_lines = "\n".join(
+        f"    {call + ',':<{width_of_call}}  # -> {shape_text(row.output_shape)}, "
+        + _comment(t("codegen.script.layer_params", count=f"{row.params:,}")) for call, row in zip(calls, rows))
     settings = spec.get("compile") or {}
     optimizer_class, optimizer_kwargs = optimizer_arguments(settings.get("optimizer", DEFAULT_OPTIMIZER))
     optimizer_args = ", ".join(keyword_argument(key, value) for key, value in optimizer_kwargs.items())
-    loss = settings.get("loss", "sparse_categorical_crossentropy")
-    sparse = loss == "sparse_categorical_crossentropy"
-    metric_list = ", ".join(metric_expression(m, sparse) for m in settings.get("metrics", ["accuracy"]))
-    label_mode = {"sparse_categorical_crossentropy": "int", "categorical_crossentropy": "categorical",
-                  "binary_crossentropy": "binary"}[loss]
+    loss = settings.get("loss", DEFAULT_LOSS)
+    metric_list = ", ".join(metric_expression(m, loss == SPARSE) for m in settings.get("metrics", DEFAULT_METRICS))
     total = sum(row.params for row in rows)
     name = spec.get("name", "model")
-    return f'''"""A Keras CNN exported from CNN Lab ({total:,} parameters).
+    title = _comment(t("codegen.script.title", count=f"{total:,}")).replace("\\", "/").replace('"', "'")
+    layout = _comment(t("codegen.script.layout")).replace("\\", "/").replace('"', "'")
+    test_loss, test_metrics = literal(t("codegen.script.test_loss")), literal(t("codegen.script.test_metrics"))
+    return f'''"""{title}
 
-Run it next to a folder laid out as DATA_DIR/Train/<class>/*.png (and optionally DATA_DIR/Test/...).
+{layout}
 """
 # Spec: {literal(name if isinstance(name, str) else "model")}
 from pathlib import Path
@@ -130,7 +148,7 @@ model.compile(
 def load(split, **kwargs):
     return tf.keras.utils.image_dataset_from_directory(
         DATA_DIR / split, image_size=IMAGE_SIZE, color_mode={literal(color_mode)}, batch_size=BATCH_SIZE,
-        label_mode={literal(label_mode)}, seed=1337, **kwargs)
+        label_mode={literal(LABEL_MODES[loss])}, seed=1337, **kwargs)
 
 
 if __name__ == "__main__":
@@ -148,5 +166,5 @@ if __name__ == "__main__":
     )
     if (DATA_DIR / "Test").is_dir():
         test_loss, *test_metrics = model.evaluate(load("Test", shuffle=False))
-        print("test loss", test_loss, "test metrics", test_metrics)
+        print({test_loss}, test_loss, {test_metrics}, test_metrics)
 '''

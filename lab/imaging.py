@@ -21,6 +21,8 @@ import warnings
 import numpy as np
 from PIL import Image
 
+from lab.i18n import t
+
 LIGHT_ON_DARK = "light_on_dark"
 DARK_ON_LIGHT = "dark_on_light"
 # The largest image the lab decodes: 40 megapixels (a 7000x5700 photo) is 120 MB as RGB, and no small CNN
@@ -34,11 +36,12 @@ class TooLarge(ValueError):
 
     def __init__(self, size):
         self.size = size
-        if size:
-            text = f"{size[0]}×{size[1]} pixels, larger than the {MAX_PIXELS:,}-pixel limit"
-        else:
-            text = f"larger than the {MAX_PIXELS:,}-pixel limit"
-        super().__init__(text)
+        super().__init__(size)
+
+    def __str__(self) -> str:  # worded when shown, in the language of whoever reads it
+        if self.size:
+            return t("imaging.too_large", width=self.size[0], height=self.size[1], limit=MAX_PIXELS)
+        return t("imaging.too_large_unknown", limit=MAX_PIXELS)
 
 
 def declared_size(source) -> tuple[int, int] | None:

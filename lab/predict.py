@@ -14,6 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lab import imaging
 from lab.errors import LabError
+from lab.i18n import t
 
 MAX_PIXELS = imaging.MAX_PIXELS
 _EMPTY_RANGE = 12  # grey levels; less contrast than this is an empty drawing
@@ -27,36 +28,33 @@ class Prepared:
     message: str = ""
 
 
-def open_image(source, name: str = "The image") -> Image.Image:
+def open_image(source, name: str | None = None) -> Image.Image:
     """A decoded PIL image (the first frame of an animation) from a PIL image, bytes, a path or a file-like object.
 
-    ``name`` starts the error sentences ("The drawing", a file name). LabError for anything that is not a
-    readable image, is damaged, or is over MAX_PIXELS (checked from the header, before decoding: a
+    ``name`` starts the error sentences ("The drawing", a file name; default "The image"). LabError for anything
+    that is not a readable image, is damaged, or is over MAX_PIXELS (checked from the header, before decoding: a
     decompression bomb is named by its size).
     """
+    name = name or t("predict.the_image")
     if not isinstance(source, Image.Image):
         if isinstance(source, (bytes, bytearray, memoryview)):
             source = io.BytesIO(bytes(source))
         try:
             source = imaging.open_limited(source)
         except imaging.TooLarge as exc:
-            raise LabError(f"{name} is {exc}, too large to read here; use a smaller image (for example scaled "
-                           "down to 2000×2000).") from None
+            raise LabError(t("predict.too_large", name=name, size=exc)) from None
         except (UnidentifiedImageError, ValueError):
-            raise LabError(f"{name} is not an image that can be read; use a PNG, JPEG, BMP, WebP or GIF file.") \
-                from None
+            raise LabError(t("predict.not_an_image", name=name)) from None
         except OSError as exc:
-            raise LabError(f"{name} cannot be read ({exc.strerror or exc}); try another file.") from None
+            raise LabError(t("predict.unreadable", name=name, error=exc.strerror or exc)) from None
     width, height = source.size
     if width * height > MAX_PIXELS:
-        raise LabError(f"{name} is {imaging.TooLarge(source.size)}, too large to read here; use a smaller image "
-                       "(for example scaled down to 2000×2000).")
+        raise LabError(t("predict.too_large", name=name, size=imaging.TooLarge(source.size)))
     try:
         source.seek(0)
         source.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise LabError(f"{name} is damaged and cannot be decoded ({str(exc).strip() or type(exc).__name__}); "
-                       "try another file.") from None
+        raise LabError(t("predict.damaged", name=name, error=str(exc).strip() or type(exc).__name__)) from None
     return source
 
 
@@ -79,33 +77,33 @@ def prepare(image, preprocessing: dict, invert="auto", crop=None) -> Prepared:
     target_polarity = preprocessing.get("polarity", imaging.LIGHT_ON_DARK)
     centering = preprocessing.get("centering", "none")
 
-    steps: list[tuple[str, Image.Image]] = [("Original", image.copy())]
+    steps: list[tuple[str, Image.Image]] = [(t("predict.step.original"), image.copy())]
     oriented = ImageOps.exif_transpose(image) or image
     if oriented.size != image.size or oriented is not image and _changed(oriented, image):
-        steps.append(("Rotated upright (EXIF)", oriented))
+        steps.append((t("predict.step.upright"), oriented))
     image = oriented
     if crop is not None:
         left, top, right, bottom = (int(round(v)) for v in crop)
         left, top = max(0, left), max(0, top)
         right, bottom = min(image.width, right), min(image.height, bottom)
         if right - left < 2 or bottom - top < 2:
-            raise LabError("The crop box is empty; drag a larger box over the drawing.")
+            raise LabError(t("predict.crop_empty"))
         image = image.crop((left, top, right, bottom))
-        steps.append(("Cropped", image))
+        steps.append((t("predict.step.cropped"), image))
     had_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     flat = imaging.to_8bit(image)
     if had_alpha:
-        steps.append(("Transparency flattened", flat))
+        steps.append((t("predict.step.flattened"), flat))
     if color_mode == "grayscale":
         flat = flat.convert("L")
         if image.mode not in ("L", "I;16", "I", "1"):
-            steps.append(("Grayscale", flat))
+            steps.append((t("predict.step.grayscale"), flat))
     else:
         flat = flat.convert("RGB")
 
     luma = np.asarray(flat.convert("L"), dtype=np.float32)
     if float(luma.max() - luma.min()) < _EMPTY_RANGE:
-        raise LabError("The picture is empty (one flat colour); draw or upload something first.")
+        raise LabError(t("predict.empty_picture"))
     picture_polarity = imaging.polarity(luma)
     if invert == "auto":
         inverted = picture_polarity != target_polarity
@@ -113,7 +111,7 @@ def prepare(image, preprocessing: dict, invert="auto", crop=None) -> Prepared:
         inverted = bool(invert)
     if inverted:
         flat = ImageOps.invert(flat)
-        steps.append(("Inverted", flat))
+        steps.append((t("predict.step.inverted"), flat))
 
     if centering == "mass":
         array, more = _mass_centred(flat, inverted, picture_polarity, target_polarity, height, width, color_mode)
@@ -129,8 +127,8 @@ def prepare(image, preprocessing: dict, invert="auto", crop=None) -> Prepared:
         if array.shape[-1] == 1
         else np.clip(array, 0, 255).astype(np.uint8)
     )
-    steps.append((f"Model input {width}x{height}", shown))
-    message = "Inverted to match the training images." if inverted and invert == "auto" else ""
+    steps.append((t("predict.step.model_input", width=width, height=height), shown))
+    message = t("predict.inverted_to_match") if inverted and invert == "auto" else ""
     return Prepared(array=array.astype(np.float32), steps=steps, inverted=inverted, message=message)
 
 
@@ -145,12 +143,12 @@ def _mass_centred(flat, inverted, picture_polarity, target_polarity, height, wid
     light_on_dark = target_polarity == imaging.LIGHT_ON_DARK
     ink_high = gray if light_on_dark else 255.0 - gray
     ink = imaging.clean_ink(ink_high)
-    steps.append(("Ink cleaned", Image.fromarray(ink.astype(np.uint8))))
+    steps.append((t("predict.step.ink_cleaned"), Image.fromarray(ink.astype(np.uint8))))
     box = max(1, round(min(height, width) * 20 / 28))
     normalised = imaging.mnist_normalize(ink, size=min(height, width), box=box, threshold=0)
     if normalised is None:
-        raise LabError("The drawing is empty; draw a digit or upload a picture with visible strokes.")
-    steps.append(("Fitted into 20x20, centred by mass", Image.fromarray(normalised)))
+        raise LabError(t("predict.empty_drawing"))
+    steps.append((t("predict.step.fitted", box=box), Image.fromarray(normalised)))
     out = normalised.astype(np.float32)
     if (height, width) != out.shape:
         out = np.asarray(Image.fromarray(normalised).resize((width, height), Image.BILINEAR), dtype=np.float32)
@@ -167,10 +165,7 @@ def top_k(model, array: np.ndarray, class_names, k: int = 5) -> list[tuple[str, 
     output = model(batch, training=False)
     scores = np.asarray(output.numpy() if hasattr(output, "numpy") else output, dtype=np.float64).reshape(-1)
     if scores.size != len(class_names):
-        raise LabError(
-            f"The model has {scores.size} outputs but the dataset has {len(class_names)} classes; "
-            "pick the run that was trained on this dataset."
-        )
+        raise LabError(t("predict.outputs_mismatch", outputs=scores.size, classes=len(class_names)))
     if scores.min() < 0 or abs(scores.sum() - 1.0) > 1e-3:  # logits: turn into probabilities
         shifted = np.exp(scores - scores.max())
         scores = shifted / shifted.sum()

@@ -1,4 +1,8 @@
-"""Ready-made specs shipped as JSON files beside this module."""
+"""Ready-made specs shipped as JSON files beside this module.
+
+The shipped presets' descriptions are words in the catalogue (lab/locale/*/presets.po), so ``describe`` and
+``load`` give them in the current language; a preset file added by hand may carry its own "description".
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,17 @@ import json
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.i18n import t
+from lab.spec import MAX_SPEC_BYTES, load_text
+from lab.values import show
 
 FOLDER = Path(__file__).with_name("presets")
-ORDER = ("recommended", "seed-improved", "seed-first")
+DESCRIPTIONS = {  # the shipped presets, in the order the page lists them, with their description's id
+    "recommended": "presets.recommended.description",
+    "seed-improved": "presets.seed_improved.description",
+    "seed-first": "presets.seed_first.description",
+}
+ORDER = tuple(DESCRIPTIONS)
 
 
 def names() -> list[str]:
@@ -17,34 +29,37 @@ def names() -> list[str]:
 
 
 def load(name: str) -> dict:
+    """The preset's spec, its description in the current language."""
     path = FOLDER / f"{name}.json"
     if not path.is_file():
-        raise LabError(f"There is no preset called {name!r}; use one of {', '.join(names())}.")
-    return json.loads(path.read_text(encoding="utf-8"))
+        raise LabError(t("presets.unknown", name=repr(name), known=", ".join(names())))
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    if name in DESCRIPTIONS:
+        spec = {"name": spec.get("name", name), "description": t(DESCRIPTIONS[name]),
+                **{key: value for key, value in spec.items() if key not in ("name", "description")}}
+    return spec
 
 
 def describe(name: str) -> str:
+    """What the preset is for, in the current language."""
+    if name in DESCRIPTIONS:
+        return t(DESCRIPTIONS[name])
     return load(name).get("description", "")
 
 
 def read_spec(path: Path) -> dict:
     """A spec object from a JSON file (``lab.spec.load_text`` says what it refuses); its contents are for check."""
-    from lab.spec import MAX_SPEC_BYTES, load_text
-
     try:
         if path.stat().st_size > MAX_SPEC_BYTES:
-            raise LabError(f"The spec file {path} is {path.stat().st_size:,} bytes; a spec is a few kilobytes, so "
-                           "give the spec JSON that CNN Lab exports.")
+            raise LabError(t("presets.file_too_big", path=path, size=f"{path.stat().st_size:,}"))
         data = path.read_bytes()
     except OSError as error:
-        raise LabError(f"Cannot read the spec file {path}: {error.strerror or error}; check the path.") from None
-    return load_text(data, f"The spec file {path}")
+        raise LabError(t("presets.unreadable", path=path, reason=error.strerror or error)) from None
+    return load_text(data, t("presets.the_file", path=path))
 
 
 def resolve(arg: str) -> dict:
     """A preset by name, or a spec read from a JSON file."""
-    from lab.spec import show
-
     if arg in names():
         return load(arg)
     path = Path(arg)
@@ -54,4 +69,4 @@ def resolve(arg: str) -> dict:
         is_file = False
     if is_file:
         return read_spec(path)
-    raise LabError(f"{show(arg)} is neither a preset ({', '.join(names())}) nor a spec JSON file; check the name.")
+    raise LabError(t("presets.not_found", arg=show(arg), known=", ".join(names())))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.i18n import t
 from lab.paths import workspace_root
 
 STATE_FILE = "state.json"
@@ -55,7 +56,7 @@ def _write_json(path: Path, data: Any) -> None:
 
 def _read_json(path: Path) -> Any:
     if path.stat().st_size > MAX_FILE_BYTES:
-        raise ValueError(f"{path.name} is larger than {MAX_FILE_BYTES:,} bytes")
+        raise ValueError(t("workspace.file_too_large", name=path.name, limit=MAX_FILE_BYTES))
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -102,12 +103,12 @@ def summary(spec: dict) -> str:
         path = path[:117] + "…"
     name = spec.get("name") if isinstance(spec, dict) else None
     head = f"{str(name)[:60]} · " if isinstance(name, str) and name else ""
-    return f"{head}{len(layers)} layers: {path}"
+    return head + t("workspace.summary", count=len(layers), path=path)
 
 
 def _parse_state(data: Any) -> State:
     if not isinstance(data, dict):
-        raise ValueError("not an object")
+        raise ValueError(t("workspace.problem.not_an_object"))
     dataset = data.get("dataset")
     params = data.get("load_params")
     network = data.get("network")
@@ -128,13 +129,13 @@ def _parse_state(data: Any) -> State:
 def _shape_problem(spec: Any) -> str | None:
     """What keeps the editor from showing a network at all (its values are the spec check's business)."""
     if not isinstance(spec, dict):
-        return "it is not a JSON object"
+        return t("workspace.problem.not_an_object")
     layers = spec.get("layers")
     if not isinstance(layers, list) or not layers:
-        return "it has no list of layers"
+        return t("workspace.problem.no_layers")
     for number, layer in enumerate(layers, start=1):
         if not isinstance(layer, dict) or not isinstance(layer.get("type"), str):
-            return f"layer {number} is not an object with a type"
+            return t("workspace.problem.layer_without_type", number=number)
     return None
 
 
@@ -160,12 +161,9 @@ class Workspace:
             try:
                 os.replace(path, aside)
             except OSError:
-                return State(), (f"The saved workspace {path} could not be read ({error}); starting from the "
-                                 "default network. Your earlier networks are still in "
-                                 f"{self.root / NETWORKS}.")
-            return State(), (f"The saved workspace could not be read ({error}); it was kept as {aside.name} and "
-                             "the page starts from the default network. Your earlier networks are still listed "
-                             "under History if their files are intact.")
+                return State(), t("workspace.unreadable_left", path=path, error=error,
+                                  folder=self.root / NETWORKS)
+            return State(), t("workspace.unreadable_kept", error=error, name=aside.name)
 
     def save(self, state: State) -> None:
         self._write(self.state_path, state.as_json())
@@ -174,13 +172,11 @@ class Workspace:
         try:
             _write_json(path, data)
         except OSError as error:
-            raise LabError(f"Cannot save the workspace in {self.root}: {error.strerror or error}; free some disk "
-                           "space or set CNN_LAB_WORKSPACE to a folder you can write.") from None
+            raise LabError(t("workspace.cannot_save", root=self.root, error=error.strerror or error)) from None
 
     def network_path(self, key: str) -> Path:
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
-            raise LabError(f"{key!r} is not a network key; a key is 12 characters 0–9 and a–f, as in the page's "
-                           "address after net=.")
+            raise LabError(t("workspace.bad_key", key=repr(key)))
         return self.root / NETWORKS / f"{key}.json"
 
     def store(self, spec: dict) -> str:
@@ -197,14 +193,12 @@ class Workspace:
         try:
             spec = _read_json(path)
         except FileNotFoundError:
-            raise LabError(f"No saved network {key} in {self.root / NETWORKS}; it may come from another lab. "
-                           "Ask for the spec file (Architecture → Download the spec) instead.") from None
+            raise LabError(t("workspace.no_such_network", key=key, folder=self.root / NETWORKS)) from None
         except (OSError, ValueError, RecursionError) as error:
-            raise LabError(f"The saved network {key} cannot be read ({error}); pick another one under "
-                           "History.") from None
+            raise LabError(t("workspace.network_unreadable", key=key, error=error)) from None
         problem = _shape_problem(spec)
         if problem:
-            raise LabError(f"The saved network {key} is damaged ({problem}); pick another one under History.")
+            raise LabError(t("workspace.network_damaged", key=key, problem=problem))
         return spec
 
     def remember(self, state: State, spec: dict, now: float | None = None, new_entry: bool = False) -> str:

@@ -9,7 +9,7 @@ from ui_support import APP, make_dataset, open_page, tiny_spec
 
 from lab.train import runs
 from lab.train.job import manager
-from lab.ui import state
+from lab.ui import session
 
 
 def test_train_both_trains_the_same_and_valid_twins_and_runs_compares_them(tmp_path, monkeypatch):
@@ -18,9 +18,9 @@ def test_train_both_trains_the_same_and_valid_twins_and_runs_compares_them(tmp_p
     monkeypatch.setenv("CNN_LAB_DATA", str(data))
     monkeypatch.setenv("CNN_LAB_RUNS", str(runs_root))
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state[state.DATASET] = str(folder)
-    at.session_state[state.SPEC] = tiny_spec(padding="same")
-    at.session_state[state.LOAD_PARAMS] = {"batch_size": 8, "validation_split": 0.25, "seed": 3}
+    at.session_state[session.DATASET] = str(folder)
+    at.session_state[session.SPEC] = tiny_spec(padding="same")
+    at.session_state[session.LOAD_PARAMS] = {"batch_size": 8, "validation_split": 0.25, "seed": 3}
     open_page(at, "padding")
     assert not at.exception
     at.number_input(key="pad_epochs").set_value(2)

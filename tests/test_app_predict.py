@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from ui_support import APP, big_square, jpeg_bytes, make_dataset, open_page, png_bytes, square_image, train_run
 
-from lab.ui import state
+from lab.ui import session
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_no_run_yet_says_so(tmp_path, monkeypatch):
 def test_latest_finished_run_is_chosen(env):
     at = predict_page()
     assert at.selectbox(key="predict_run").value == str(env)
-    assert at.session_state[state.RUN] == str(env)
+    assert at.session_state[session.RUN] == str(env)
 
 
 def test_upload_png_gives_a_prediction(env):

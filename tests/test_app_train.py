@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from ui_support import APP, make_dataset, open_page, tiny_spec
 
-from lab.ui import state, training
+from lab.ui import session, training
 
 
 @pytest.fixture
@@ -29,8 +29,8 @@ def test_start_is_disabled_when_the_dataset_is_gone(dirs):
     data, _ = dirs
     make_dataset(data)
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.session_state[state.DATASET] = str(data / "deleted")
-    at.session_state[state.SPEC] = tiny_spec()
+    at.session_state[session.DATASET] = str(data / "deleted")
+    at.session_state[session.SPEC] = tiny_spec()
     open_page(at, "train")
     assert not at.exception
     assert start_button(at).disabled
@@ -48,8 +48,8 @@ def test_start_is_disabled_with_an_invalid_spec_and_says_why(dirs):
     spec = tiny_spec()
     spec["layers"][1]["filters"] = 0
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.session_state[state.DATASET] = str(folder)
-    at.session_state[state.SPEC] = spec
+    at.session_state[session.DATASET] = str(folder)
+    at.session_state[session.SPEC] = spec
     open_page(at, "train")
     assert not at.exception
     assert start_button(at).disabled
@@ -63,9 +63,9 @@ def test_a_short_training_finishes_and_appears_in_runs(dirs):
     data, runs = dirs
     folder = make_dataset(data)
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.session_state[state.DATASET] = str(folder)
-    at.session_state[state.SPEC] = tiny_spec()
-    at.session_state[state.LOAD_PARAMS] = {"batch_size": 8, "validation_split": 0.25}
+    at.session_state[session.DATASET] = str(folder)
+    at.session_state[session.SPEC] = tiny_spec()
+    at.session_state[session.LOAD_PARAMS] = {"batch_size": 8, "validation_split": 0.25}
     open_page(at, "train")
     assert not start_button(at).disabled
     at.number_input(key="train_epochs").set_value(2)
@@ -106,7 +106,7 @@ def test_train_opened_first_starts_from_the_dataset_and_the_recommended_network(
     at = AppTest.from_file(APP, default_timeout=60)
     open_page(at, "train")
     assert not at.exception
-    assert at.session_state[state.DATASET] == str(folder)
-    spec = at.session_state[state.SPEC]
+    assert at.session_state[session.DATASET] == str(folder)
+    spec = at.session_state[session.SPEC]
     assert spec["input_shape"] == [28, 28, 1] and spec["layers"][-1]["units"] == 2
     assert not start_button(at).disabled

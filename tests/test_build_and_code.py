@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import runpy
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from lab import build, codegen, presets
+from lab import build, codegen, i18n, presets
 from lab.errors import LabError
 from lab.shapes import table
 
@@ -95,8 +96,20 @@ def test_invalid_spec_is_refused_before_building():
         build.build_model(spec)
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True)
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, env=env)
+
+
+def test_the_script_speaks_the_language_it_was_exported_in(tmp_path):
+    spec = presets.load("seed-first")
+    with i18n.speaking("pt-BR"):
+        text = codegen.to_script(spec)
+    assert "# -> (None, 28, 28, 10), 100 parâmetros" in text
+    assert text.startswith('"""Uma CNN em Keras exportada do CNN Lab (')
+    assert "print('perda no teste', test_loss, 'métricas no teste', test_metrics)" in text
+    script = tmp_path / "modelo.py"
+    script.write_text(text, encoding="utf-8")
+    assert runpy.run_path(str(script), run_name="exported")["model"].count_params() == table(spec).total_params
 
 
 def test_cli_shapes_json_matches_the_table(tmp_path):
@@ -119,6 +132,11 @@ def test_cli_refuses_a_bad_spec_in_one_sentence(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: Layer 2 (MaxPooling2D): pool 30×30 does not fit a 28×28 input with "
                                      "padding 'valid'; use padding 'same' or a smaller pool.")
+    portuguese = run_cli("shapes", str(path), env={**os.environ, "CNN_LAB_LANG": "pt-BR"})
+    assert portuguese.returncode == 2
+    assert portuguese.stderr.strip().endswith("Camada 2 (MaxPooling2D): a janela de pooling 30×30 não cabe em uma "
+                                              "entrada 28×28 com padding 'valid'; use padding 'same' ou uma janela "
+                                              "menor.")
     broken = tmp_path / "broken.json"
     broken.write_text("{\"layers\": [")
     result = run_cli("export-code", str(broken))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lab import i18n
 from lab.data import inspect, load
 from lab.errors import LabError
 from tests.data_files import digit_like, make_dataset, tree_digest
@@ -69,6 +70,20 @@ def test_each_bad_file_is_reported_with_a_reason(messy):
     assert str(_problem(info, "empty.png")) == "Train/a/empty.png: empty file (0 bytes) (skipped)"
 
 
+def test_the_report_speaks_portuguese_even_for_files_checked_in_english_before(messy):
+    inspect(messy, verify=True)  # fills the per-file cache while speaking English
+    with i18n.speaking("pt-BR"):
+        info = inspect(messy, verify=True)
+        assert str(_problem(info, "empty.png")) == "Train/a/empty.png: arquivo vazio (0 bytes) (ignorado)"
+        assert _problem(info, "notes.txt").reason == "não é uma imagem que o Pillow consiga ler"
+        assert _problem(info, "truncated.png").reason.startswith("imagem truncada ou corrompida (")
+        assert _problem(info, "palette.png").reason == "imagem em paleta, convertida para grayscale na memória"
+        assert str(_problem(info, "bigger.png")) == "Train/c/bigger.png: 36x40 pixels, não 28x28 (redimensionado)"
+        skipped = next(w for w in info.warnings if w.startswith("7 arquivos são ignorados"))
+        assert "arquivo oculto: 2" in skipped and skipped.endswith("; veja a lista de problemas.")
+    assert _problem(inspect(messy, verify=True), "notes.txt").reason == "not an image Pillow can read"
+
+
 def test_loading_a_messy_dataset_uses_only_good_files_and_changes_nothing(messy):
     before = tree_digest(messy)
     data = load(messy, validation_split=0.25, batch_size=4, seed=3)
@@ -122,6 +137,10 @@ def test_test_class_missing_from_train_is_refused_in_one_sentence(tmp_path):
     with pytest.raises(LabError) as error:
         load(root)
     assert str(error.value) == message and message.count(". ") == 0 and message.endswith(".")
+    with i18n.speaking("pt-BR"):
+        assert inspect(root).errors == [
+            "Train e Test de d precisam ter as mesmas pastas de classe, mas Test tem a classe 'z', que Train não tem e "
+            "Train tem a classe 'c', que Test não tem; adicione ou renomeie pastas de classe para que fiquem iguais."]
 
 
 def test_no_images_and_missing_folder_are_refused(tmp_path):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lab import i18n
 from lab.data import inspect
 from lab.data.cli import register
 from lab.data.csv_import import import_csv
@@ -90,6 +91,18 @@ def test_malformed_rows_are_refused_with_the_line_number_and_nothing_changes(tmp
     assert message in str(error.value)
     assert tree_digest(out) == before
     assert sorted(p.name for p in out.iterdir()) == ["Train"]
+
+
+def test_a_malformed_row_is_refused_in_portuguese_and_nothing_is_written(tmp_path):
+    csv = _csv(tmp_path, [_row(0), "3," + ",".join(["0"] * 783) + ",256\n"])
+    with i18n.speaking("pt-BR"), pytest.raises(LabError) as error:
+        import_csv(csv, tmp_path / "d")
+    assert str(error.value) == ("A linha 3 do arquivo small.csv tem o valor 256 em pixel784; os pixels precisam estar "
+                                "entre 0 e 255.")
+    with i18n.speaking("pt-BR"), pytest.raises(LabError) as error:
+        import_csv(HEADER.encode() + b"1,2\n", tmp_path / "d")
+    assert str(error.value).startswith("A linha 2 do arquivo enviado tem 2 colunas, mas cada linha precisa de 785")
+    assert not (tmp_path / "d").exists()
 
 
 def test_interrupted_import_leaves_no_half_dataset(tmp_path):

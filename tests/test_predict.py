@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from lab import imaging
+from lab import i18n, imaging
 from lab.data import sample_digits
 from lab.errors import LabError
-from lab.predict import prepare, top_k
+from lab.predict import open_image, prepare, top_k
 
 DIGITS = {"image_size": [28, 28], "color_mode": "grayscale", "polarity": "light_on_dark", "centering": "mass"}
 PLAIN = {"image_size": [28, 28], "color_mode": "grayscale", "polarity": "light_on_dark", "centering": "none"}
@@ -126,6 +126,21 @@ def test_refusals_are_one_sentence():
     canvas_seven().save(truncated, "PNG")
     with pytest.raises(LabError, match="damaged"):
         prepare(truncated.getvalue()[:200], DIGITS)
+
+
+def test_steps_and_refusals_speak_portuguese():
+    with i18n.speaking("pt-BR"):
+        names = [name for name, _ in prepare(canvas_seven(), DIGITS).steps]
+        with pytest.raises(LabError) as not_an_image:
+            open_image(b"hello, this is text")
+        with pytest.raises(LabError) as too_large:
+            open_image(Image.new("L", (8000, 5001)), "O desenho")
+    assert names[0] == "Original" and names[-1] == "Entrada do modelo 28x28"
+    assert "Transparência removida" in names and "Ajustada em 20x20 e centralizada pelo centro de massa" in names
+    assert str(not_an_image.value) == "A imagem não é uma imagem legível; use um arquivo PNG, JPEG, BMP, WebP ou GIF."
+    assert str(too_large.value) == ("O desenho tem 8000×5001 pixels, acima do limite de 40,000,000 pixels: é grande "
+                                    "demais para abrir aqui; use uma imagem menor (por exemplo, reduzida para "
+                                    "2000×2000).")
 
 
 def test_top_k_with_a_model():

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lab import build, codegen, presets
+from lab import build, codegen, i18n, presets
 from lab.errors import LabError
 from lab.shapes import MEMORY_ENV, memory_estimate, memory_limit, size_text, table
 from lab.spec import (
@@ -160,6 +160,16 @@ def test_the_exported_script_with_a_hostile_name_runs_nothing(tmp_path, monkeypa
     namespace = runpy.run_path(str(path), run_name="exported")  # builds and compiles the real model
     assert not (tmp_path / "PWNED").exists()
     assert namespace["model"].count_params() == table(spec).total_params
+
+
+def test_the_script_in_portuguese_holds_only_data_too():
+    spec = recommended()
+    spec["name"] = NAME_ATTACKS[0]
+    with i18n.speaking("pt-BR"):
+        script = codegen.to_script(spec)
+    assert "parâmetros" in script
+    assert_script_is_safe(script)
+    assert spec_comment(script) == NAME_ATTACKS[0]
 
 
 @settings(max_examples=150, deadline=None)
@@ -585,6 +595,16 @@ def test_absurd_sizes_are_refused_at_once_with_the_figure():
     assert estimate.total_bytes > 59998 * 59998 * 10**9 * 32 * 4  # exact integers, no overflow
 
 
+def test_the_memory_refusal_speaks_portuguese(monkeypatch):
+    monkeypatch.setenv(MEMORY_ENV, "1000")
+    with i18n.speaking("pt-BR"):
+        message = check(absurd()).errors[0].message
+    assert message.startswith("A rede precisa de mais de um bilhão de GB de memória para treinar com lotes de 32 "
+                              "(só a Camada 1 (Conv2D) produz ")
+    assert message.endswith("; CNN_LAB_MEMORY_LIMIT_MB permite 1.0 GB; use menos filtros, imagens menores ou um "
+                            "tamanho de lote (batch_size) menor.")
+
+
 def test_sizes_beyond_32_bits_are_refused_by_name():
     spec = recommended()
     spec["layers"][-2]["units"] = 10**12
@@ -614,7 +634,7 @@ def test_a_dense_layer_too_big_for_the_limit_names_its_parameters(monkeypatch):
 def test_the_default_limit_is_this_machines_memory():
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     limit, whose = memory_limit()
-    assert 0 < limit <= total and whose == "this machine has"
+    assert 0 < limit <= total and whose == "machine"
     spec = recommended()
     spec["layers"][-2]["units"] = min(MAX_INT, limit // (16 * 3136) * 2 + 1)
     message = check(spec).errors[0].message

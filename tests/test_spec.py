@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
-from lab import presets
+from lab import i18n, presets
 from lab.errors import LabError
-from lab.spec import LAYER_TYPES, adapt, check, new_layer, validate
+from lab.shapes import table
+from lab.spec import LAYER_TYPES, adapt, check, load_text, new_layer, validate
 
 
 def base(*layers, input_shape=(28, 28, 1)):
@@ -131,3 +132,45 @@ def test_core_modules_do_not_import_tensorflow():
             "from lab import presets, shapes, codegen; s = presets.load('recommended');"
             "shapes.table(s); codegen.to_script(s); assert 'tensorflow' not in sys.modules, 'tf imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_problems_come_out_in_portuguese():
+    pool = base(RESCALE, {"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "valid"},
+                {"type": "MaxPooling2D", "pool_size": 13}, {"type": "MaxPooling2D", "pool_size": 3}, FLAT)
+    zero = base(RESCALE, {"type": "Conv2D", "filters": 0, "kernel_size": 3}, FLAT)
+    raw = base({"type": "Conv2D", "filters": 8, "kernel_size": 3}, FLAT)
+    with i18n.speaking("pt-BR"):
+        assert errors(pool) == ["Camada 4 (MaxPooling2D): a janela de pooling 3×3 não cabe em uma entrada 2×2 com "
+                                "padding 'valid'; use padding 'same' ou uma janela menor."]
+        assert errors(zero) == ["Camada 2 (Conv2D): o argumento filters deve ser um número inteiro de 1 ou mais, "
+                                "não 0."]
+        assert [w.message for w in check(raw).warnings] == [
+            "Camada 1 (Conv2D) recebe os pixels brutos (0–255): adicione Rescaling(1/255) antes dela, senão o "
+            "modelo pode não aprender."]
+        with pytest.raises(LabError, match="^Camada 2 \\(Conv2D\\): o argumento filters deve ser"):
+            validate(zero)
+        with pytest.raises(LabError, match="^A especificação não é um JSON válido \\(linha 1, coluna 2"):
+            load_text("{oops")
+        _, notes = adapt(presets.load("recommended"), input_shape=(32, 32, 3), num_classes=10)
+        assert notes[1] == "A camada de saída agora tem 10 neurônios, um por classe do conjunto de dados (antes: 24)."
+    assert errors(zero)[0].startswith("Layer 2 (Conv2D): filters must be")  # and back in English outside
+
+
+def test_shape_formulas_come_out_in_portuguese():
+    spec = base(RESCALE, {"type": "Conv2D", "filters": 10, "kernel_size": 3}, FLAT)
+    with i18n.speaking("pt-BR"):
+        rows = table(spec).rows
+    assert rows[0].formula == "não muda; sem parâmetros"
+    assert rows[1].formula == "H, W: ⌊(28 − 3) / 1⌋ + 1 = 26; parâmetros: 3·3·1·10 + 10 = 100"
+    assert rows[3].shape_formula == "24 neurônios"
+    assert table(spec).rows[0].formula == "unchanged; no parameters"
+
+
+def test_preset_descriptions_follow_the_language():
+    english = presets.describe("seed-first")
+    assert english.startswith("The notes' first model") and presets.load("seed-first")["description"] == english
+    with i18n.speaking("pt-BR"):
+        assert presets.describe("seed-first").startswith("O primeiro modelo das notas")
+        assert presets.load("recommended")["description"].startswith("Uma CNN pequena")
+        with pytest.raises(LabError, match="^Não existe um preset chamado 'nope'"):
+            presets.load("nope")

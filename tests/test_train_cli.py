@@ -110,3 +110,14 @@ def test_multiworker_strategy_from_tf_config(trained, tmp_path):
     assert json.loads(proc.stdout.strip().splitlines()[-1])["epochs"] == 1
     meta = json.loads((out / "meta.json").read_text())
     assert meta["strategy"]["name"] == "MultiWorkerMirroredStrategy" and meta["status"] == "finished"
+
+
+def test_the_command_line_speaks_portuguese_when_asked(tmp_path):
+    def lab(*argv):
+        return subprocess.run([sys.executable, "-m", "lab", *argv], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "CNN_LAB_LANG": "pt-BR"})
+
+    helped = lab("train", "--help")
+    assert helped.returncode == 0 and "número máximo de épocas (padrão 10)" in helped.stdout
+    refused = lab("predict", str(tmp_path), str(tmp_path / "missing.png"), "--top", "0")
+    assert refused.returncode != 0 and "--top precisa ser 1 ou mais, não 0." in refused.stderr

@@ -84,3 +84,45 @@ def test_train_modules_do_not_import_tensorflow():
     code = ("import sys, lab.train.job, lab.train.cli, lab.train.runs, lab.train.diagnostics, lab.train.labels; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+def test_diagnoses_and_errors_speak_the_readers_language():
+    from lab import i18n
+
+    found = dx.nan_loss(2, 17, learning_rate=0.01)
+    assert found.title == "The loss became NaN" and "epoch 2, batch 17" in found.message
+    with i18n.speaking("pt-BR"):
+        assert found.title == "A perda virou NaN"
+        assert "época 2, lote 17" in found.message and "taxa de aprendizado 0.01" in found.message
+        assert "está chutando" in dx.check_guessing(3.17, 24, epoch=1).title
+        with pytest.raises(LabError, match="duas classes"):
+            prepare_spec(dict(small_spec(), compile={"loss": "binary_crossentropy"}), [16, 16, 1], 3)
+    assert found.to_dict()["message"].startswith("The loss became NaN at epoch 2")
+
+
+def test_every_diagnosis_has_words_in_both_languages():
+    from lab import i18n
+
+    history = [{"loss": 1.0, "val_loss": 0.5}, {"loss": 0.8, "val_loss": 0.6}, {"loss": 0.6, "val_loss": 0.7}]
+    found = [dx.check_guessing(math.log(3), 3, 1), dx.check_guessing(math.log(3), 3, 1, learning_rate=0.1),
+             dx.check_inputs(small_spec(rescale=False), 255.0), dx.check_inputs({"layers": [
+                 {"type": "Rescaling", "scale": 1 / 255}, {"type": "Dense", "units": 2}]}, 1.0),
+             dx.nan_loss(1, 1), dx.nan_loss(1, 1, 0.1), dx.check_overfitting(history),
+             dx.check_diverging([{"loss": 1.0}, {"loss": 2.0}]),
+             dx.check_diverging([{"loss": 1.0}, {"loss": 2.0}], learning_rate=0.1)]
+    assert None not in found and {d.code for d in found} == set(dx.TITLES)
+    said = {}
+    for lang in ("en", "pt-BR"):
+        with i18n.speaking(lang):
+            said[lang] = [(d.title, d.message) for d in found] + [dx.resolved_message(code, 3) for code in dx.RESOLVED]
+    assert all(said["en"]) and all(said["pt-BR"])
+    assert [en != pt for en, pt in zip(said["en"], said["pt-BR"])] == [True] * len(said["en"])
+
+
+def test_the_run_store_does_not_import_the_job():
+    import subprocess
+    from pathlib import Path
+
+    code = ("import sys, lab.train.runs; job_side = {'lab.train.job', 'lab.train.live', 'lab.train.manager', "
+            "'lab.train.pipeline'}; assert not job_side & set(sys.modules), job_side & set(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

@@ -68,12 +68,17 @@ def train_run(data: Path, runs_root: Path, epochs: int = 1, name: str | None = N
     config = TrainConfig(data_path=str(data), spec=tiny_spec(padding=padding), epochs=epochs, batch_size=batch_size,
                          runs_root=str(runs_root), name=name, early_stopping=None)
     snap = Job(config).run()
-    assert snap["status"] == "finished", snap.get("error") or snap.get("messages")
-    return Path(snap["run_dir"])
+    assert snap.status == "finished", snap.error or snap.messages
+    return Path(snap.run_dir)
 
 
 def open_page(at, url_path: str):
-    """Switches an AppTest of streamlit_app.py to one of its st.navigation pages (function pages have no file)."""
+    """Switches an AppTest of streamlit_app.py to one of its st.navigation pages and runs it.
+
+    AppTest's public ``switch_page`` takes a page file, and the lab's pages are functions (``st.Page(render)``),
+    which st.navigation registers under the hash of their ``url_path`` with no file to name; so this sets that
+    hash on the AppTest the way ``switch_page`` itself does. This is the one place that reaches into AppTest.
+    """
     from streamlit.navigation.page import calc_hash
 
     at._page_hash = calc_hash(url_path)

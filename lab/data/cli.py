@@ -6,33 +6,26 @@ import sys
 import time
 from pathlib import Path
 
+from lab.i18n import t
+from lab.paths import data_root
+
 
 def register(subparsers) -> None:
-    make = subparsers.add_parser(
-        "make-sample-data",
-        help="generate the built-in handwritten digits dataset",
-        description="Generate the handwritten digits dataset (classes 0-9, Train and Test) offline from a seed.",
-    )
-    make.add_argument("--out", type=Path, default=None, help="dataset folder (default: Data/sketch-digits)")
-    make.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    make.add_argument(
-        "--replace", action="store_true", help="replace --out when it holds files that are not the digits dataset"
-    )
+    """Adds the dataset commands, worded in the current language (see `lab.cli.make_parser`)."""
+    from lab.data.sample_digits import NAME
+
+    make = subparsers.add_parser("make-sample-data", help=t("cli.make.help"), description=t("cli.make.description"))
+    make.add_argument("--out", type=Path, default=None, help=t("cli.make.out_help", default=data_root() / NAME))
+    make.add_argument("--seed", type=int, default=0, help=t("cli.make.seed_help"))
+    make.add_argument("--replace", action="store_true", help=t("cli.make.replace_help"))
     make.set_defaults(func=_make_sample_data)
 
-    imp = subparsers.add_parser(
-        "import-csv",
-        help="import a Sign Language MNIST CSV as PNG class folders",
-        description="Import a Kaggle Sign Language MNIST CSV (label,pixel1..pixel784) into <out>/<split>/<letter>/.",
-    )
-    imp.add_argument("csv", type=Path, help="the CSV file")
-    imp.add_argument("--out", type=Path, required=True, help="dataset folder, for example Data/sign-mnist")
-    imp.add_argument(
-        "--split", choices=["Train", "Test"], default="Train", help="which split the CSV is (default: Train)"
-    )
-    imp.add_argument(
-        "--replace", action="store_true", help="replace <out>/<split> when it holds images already (default: refuse)"
-    )
+    imp = subparsers.add_parser("import-csv", help=t("cli.import.help"), description=t("cli.import.description"))
+    imp.add_argument("csv", type=Path, help=t("cli.import.csv_help"))
+    imp.add_argument("--out", type=Path, required=True,
+                     help=t("cli.import.out_help", example=data_root() / "sign-mnist"))
+    imp.add_argument("--split", choices=["Train", "Test"], default="Train", help=t("cli.import.split_help"))
+    imp.add_argument("--replace", action="store_true", help=t("cli.import.replace_help"))
     imp.set_defaults(func=_import_csv)
 
 
@@ -75,23 +68,22 @@ def _made_by_us(folder: Path, name: str) -> bool:
 
 def _make_sample_data(args) -> int:
     from lab.data import sample_digits
-    from lab.data.discovery import default_root
     from lab.data.folders import WouldReplace, check_target
     from lab.errors import LabError
 
-    out = args.out or default_root() / sample_digits.NAME
+    out = args.out or data_root() / sample_digits.NAME
     if not _made_by_us(out, sample_digits.NAME):  # regenerating the digits is fine; replacing other data is not
         try:
             check_target(out, args.replace)
         except WouldReplace as refusal:
-            raise LabError(refusal.sentence("Pass --replace to replace them, or choose another --out.")) from None
+            raise LabError(refusal.sentence(t("cli.replace_fix"))) from None
     bar = ProgressBar()
     start = time.monotonic()
     try:
         sample_digits.make(out, seed=args.seed, progress=bar)
     finally:
         bar.close()
-    print(f"Wrote {out} in {time.monotonic() - start:.1f} s.")
+    print(t("cli.make.done", out=out, seconds=time.monotonic() - start))
     return 0
 
 
@@ -104,8 +96,8 @@ def _import_csv(args) -> int:
     try:
         counts = import_csv(args.csv, args.out, split=args.split, progress=bar, replace=args.replace)
     except WouldReplace as refusal:
-        raise LabError(refusal.sentence("Pass --replace to replace them, or choose another --out.")) from None
+        raise LabError(refusal.sentence(t("cli.replace_fix"))) from None
     finally:
         bar.close()
-    print(f"Wrote {sum(counts.values()):,} images in {len(counts)} classes to {Path(args.out) / args.split}.")
+    print(t("cli.import.done", count=sum(counts.values()), classes=len(counts), folder=Path(args.out) / args.split))
     return 0

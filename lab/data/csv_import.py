@@ -20,6 +20,7 @@ from PIL import Image
 
 from lab.data.folders import check_target, staged
 from lab.errors import LabError
+from lab.i18n import t
 
 SPLITS = ("Train", "Test")
 LETTERS = [chr(ord("A") + i) for i in range(26)]
@@ -49,7 +50,7 @@ def import_csv(source, out, split: str = "Train", progress=None, replace: bool =
     nothing is written and no folder is left behind.
     """
     if split not in SPLITS:
-        raise LabError(f"The split must be 'Train' or 'Test', not {split!r}.")
+        raise LabError(t("data.csv.bad_split", split=repr(split)))
     out = Path(out)
     target = out / split
     check_target(target, replace)
@@ -62,22 +63,22 @@ def import_csv(source, out, split: str = "Train", progress=None, replace: bool =
         if close:
             stream.close()
     if progress:
-        progress(1.0, f"Imported {sum(counts.values()):,} images into {target}")
+        progress(1.0, t("data.csv.imported", count=sum(counts.values()), target=target))
     return dict(sorted(counts.items()))
 
 
 def _open(source):
     """(binary stream, size in bytes or None, display name, whether to close it)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return io.BytesIO(bytes(source)), len(source), "the uploaded CSV", True
+        return io.BytesIO(bytes(source)), len(source), t("data.csv.uploaded"), True
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         try:
             return open(path, "rb"), path.stat().st_size, path.name, True
         except OSError as exc:
-            raise LabError(f"Cannot read {path}: {exc.strerror or exc}; check the file name.") from None
+            raise LabError(t("data.csv.unreadable", path=path, error=exc.strerror or exc)) from None
     if hasattr(source, "read"):
-        name = Path(getattr(source, "name", "") or "the uploaded CSV").name
+        name = Path(getattr(source, "name", "") or "").name or t("data.csv.uploaded")
         size = getattr(source, "size", None)
         if size is None:
             try:
@@ -89,7 +90,7 @@ def _open(source):
         if isinstance(source, io.TextIOBase):
             return _Encoded(source), size, name, False
         return source, size, name, False
-    raise LabError("The CSV must be given as a file path, bytes or an open file.")
+    raise LabError(t("data.csv.bad_source"))
 
 
 class _Encoded:
@@ -114,15 +115,12 @@ def _lines(stream, name: str):
             return
         line_no += 1
         if line_no == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise LabError(f"{name} is saved as UTF-16 text; save it as UTF-8 CSV (in Excel: “CSV UTF-8”) "
-                           "and import it again.")
+            raise LabError(t("data.csv.utf16", name=name))
         if b"\0" in raw:
-            raise LabError(f"Line {line_no} of {name} contains NUL bytes, so it is not UTF-8 text (a UTF-16 or "
-                           "binary file); save it as UTF-8 CSV and import it again.")
+            raise LabError(t("data.csv.nul_bytes", line=line_no, name=name))
         if len(raw) > MAX_LINE_BYTES:
-            raise LabError(f"Line {line_no} of {name} is longer than {MAX_LINE_BYTES / 2**20:.0f} MB, far more "
-                           f"than a row of a {MAX_SIDE}×{MAX_SIDE} image needs; check that it is an image CSV with "
-                           "one image a line.")
+            raise LabError(t("data.csv.line_too_long", line=line_no, name=name, megabytes=MAX_LINE_BYTES / 2**20,
+                             side=MAX_SIDE))
         yield line_no, raw
 
 
@@ -149,22 +147,17 @@ def _write_rows(stream, folder: Path, name: str, total_bytes, counts: dict, prog
             columns = len(cells)
             side = _side(columns, name)
         if len(cells) != columns:
-            raise LabError(
-                f"Line {line_no} of {name} has {len(cells)} columns, but each row needs {columns} "
-                f"(a label and {columns - 1} pixels); fix or remove that line."
-            )
+            raise LabError(t("data.csv.wrong_columns", line=line_no, name=name, found=len(cells), columns=columns,
+                             pixels=columns - 1))
         values = _numbers(cells, line_no, name)
         label = values[0]
         if not 0 <= label <= 25:
-            raise LabError(
-                f"Line {line_no} of {name} has the label {label}, which is not a letter 0-25 (0 = A); fix that line."
-            )
+            raise LabError(t("data.csv.bad_label", line=line_no, name=name, label=label))
         pixels = values[1:]
         bad = np.flatnonzero((pixels < 0) | (pixels > 255))
         if bad.size:
-            raise LabError(
-                f"Line {line_no} of {name} has the value {pixels[bad[0]]} in pixel{bad[0] + 1}; pixels must be 0-255."
-            )
+            raise LabError(t("data.csv.bad_pixel", line=line_no, name=name, value=pixels[bad[0]],
+                             column=f"pixel{bad[0] + 1}"))
         cls = letter(int(label))
         class_dir = folder / cls
         if cls not in counts:
@@ -177,30 +170,26 @@ def _write_rows(stream, folder: Path, name: str, total_bytes, counts: dict, prog
         if progress and total_bytes:
             fraction = min(done_bytes / total_bytes, 1.0)
             if fraction >= next_report:
-                progress(fraction * 0.99, f"{row:,} images written")
+                progress(fraction * 0.99, t("data.csv.written", count=row))
                 next_report = fraction + 0.01
         elif progress and row % 1000 == 0:
-            progress(0.0, f"{row:,} images written")
+            progress(0.0, t("data.csv.written", count=row))
     if row == 0:
-        raise LabError(f"{name} has no image rows; it should hold a header and one image a row.")
+        raise LabError(t("data.csv.no_rows", name=name))
 
 
 def _side(columns: int, name: str) -> int:
     side = math.isqrt(max(columns - 1, 0))
     if columns < 2 or side * side != columns - 1:
-        raise LabError(
-            f"{name} has {columns} columns; a Sign Language MNIST CSV has a label and a square number of pixels "
-            "(785 columns: label, pixel1 ... pixel784)."
-        )
+        raise LabError(t("data.csv.not_square", name=name, columns=columns))
     if side > MAX_SIDE:
-        raise LabError(f"{name} has {columns:,} columns, a {side}×{side} image a row; the importer takes images up "
-                       f"to {MAX_SIDE}×{MAX_SIDE}, so scale the images down first.")
+        raise LabError(t("data.csv.too_wide", name=name, columns=columns, side=side, limit=MAX_SIDE))
     return side
 
 
 def _short(cell: str) -> str:
     """The cell for a message: a 400-digit number is shown by its start and its length."""
-    return repr(cell) if len(cell) <= 12 else f"'{cell[:8]}…' ({len(cell)} characters)"
+    return repr(cell) if len(cell) <= 12 else t("data.csv.long_cell", start=cell[:8], length=len(cell))
 
 
 def _numbers(cells: list[str], line_no: int, name: str) -> np.ndarray:
@@ -210,21 +199,19 @@ def _numbers(cells: list[str], line_no: int, name: str) -> np.ndarray:
         pass
     values = []
     for column, cell in enumerate(cells):
-        what = "label" if column == 0 else f"pixel{column}"
+        what = "label" if column == 0 else f"pixel{column}"  # the CSV's column names
         try:
             value = float(cell)
         except ValueError:
             value = math.nan
         if math.isnan(value) or (math.isinf(value) and not any(ch.isdigit() for ch in cell)):
-            raise LabError(
-                f"Line {line_no} of {name} has {_short(cell)} as {what}, which is not a number; fix that line."
-            ) from None
+            raise LabError(t("data.csv.not_a_number", line=line_no, name=name, cell=_short(cell), column=what)) \
+                from None
         if math.isinf(value) or abs(value) > 2**31:
             if column == 0:
-                raise LabError(f"Line {line_no} of {name} has the label {_short(cell)}, which is not a letter 0-25 "
-                               "(0 = A); fix that line.")
-            raise LabError(f"Line {line_no} of {name} has the value {_short(cell)} in {what}; pixels must be 0-255.")
+                raise LabError(t("data.csv.bad_label", line=line_no, name=name, label=_short(cell)))
+            raise LabError(t("data.csv.bad_pixel", line=line_no, name=name, value=_short(cell), column=what))
         if not value.is_integer():
-            raise LabError(f"Line {line_no} of {name} has {_short(cell)} as {what}; values must be whole numbers.")
+            raise LabError(t("data.csv.not_whole", line=line_no, name=name, cell=_short(cell), column=what))
         values.append(int(value))
     return np.array(values, dtype=np.int64)

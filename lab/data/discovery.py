@@ -18,36 +18,45 @@ from PIL import Image, UnidentifiedImageError
 
 from lab import imaging
 from lab.data import folders
+from lab.i18n import t
+from lab.paths import data_root
 
 # The extensions keras.utils.image_dataset_from_directory reads; anything else it silently ignores.
 KERAS_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 METADATA_FILE = "dataset.json"
 _SAMPLE = 24  # images decoded to judge colour mode and polarity when not verifying every file
-_CONVERTED_MODES = {
-    "CMYK": "CMYK",
-    "I;16": "16-bit",
-    "I;16B": "16-bit",
-    "I;16L": "16-bit",
-    "I;16N": "16-bit",
-    "I": "32-bit integer",
-    "F": "floating-point",
-    "P": "palette",
-    "PA": "palette with transparency",
-    "RGBA": "RGBA",
-    "LA": "grayscale with transparency",
-    "1": "1-bit",
-    "YCbCr": "YCbCr",
-    "LAB": "Lab",
-    "HSV": "HSV",
+# The image modes the loader converts in memory: named as every language writes them, or in words.
+_MODE_NAMES = {"CMYK": "CMYK", "RGBA": "RGBA", "YCbCr": "YCbCr", "LAB": "Lab", "HSV": "HSV"}
+_MODE_WORDS = {
+    "I;16": "data.mode.16_bit",
+    "I;16B": "data.mode.16_bit",
+    "I;16L": "data.mode.16_bit",
+    "I;16N": "data.mode.16_bit",
+    "I": "data.mode.32_bit_integer",
+    "F": "data.mode.floating_point",
+    "P": "data.mode.palette",
+    "PA": "data.mode.palette_alpha",
+    "LA": "data.mode.grayscale_alpha",
+    "1": "data.mode.1_bit",
+}
+_CONVERTED_MODES = _MODE_NAMES.keys() | _MODE_WORDS.keys()
+ACTIONS = {"skipped": "data.action.skipped", "converted": "data.action.converted", "resized": "data.action.resized"}
+# Why a file is skipped: the short words (for counting problems by kind) and, where a detail follows, the whole
+# reason with its detail.
+_SKIPPED = {
+    "unreadable": ("data.problem.kind.unreadable", "data.problem.unreadable"),
+    "empty": ("data.problem.kind.empty", "data.problem.empty"),
+    "not_an_image": ("data.problem.not_an_image", "data.problem.not_an_image"),
+    "too_large": ("data.problem.kind.too_large", "data.problem.too_large"),
+    "corrupt": ("data.problem.kind.corrupt", "data.problem.corrupt"),
+    "hidden": ("data.problem.hidden", "data.problem.hidden"),
+    "stray": ("data.problem.stray", "data.problem.stray"),
 }
 
 
 def default_root() -> Path:
-    """The repository's Data/ folder (or $CNN_LAB_DATA when set)."""
-    env = os.environ.get("CNN_LAB_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "Data"
+    """The folder of datasets (`lab.paths.data_root`: $CNN_LAB_DATA, else the repository's Data/)."""
+    return data_root()
 
 
 @dataclass
@@ -57,9 +66,19 @@ class FileProblem:
     path: str  # relative to the dataset folder
     reason: str
     action: str
+    kind: str = ""  # the catalogue id of the reason's short words, for counting skipped files by kind
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason} ({self.action})"
+        return t("data.problem.line", path=self.path, reason=self.reason, action=t(ACTIONS[self.action]))
+
+
+def _skipped(rel: str, why: str, **detail) -> FileProblem:
+    kind, reason = _SKIPPED[why]
+    return FileProblem(rel, t(reason, **detail), "skipped", kind)
+
+
+def _mode_text(mode: str) -> str:
+    return t(_MODE_WORDS[mode]) if mode in _MODE_WORDS else _MODE_NAMES[mode]
 
 
 @dataclass
@@ -99,7 +118,8 @@ class DatasetInfo:
         """One line: name, classes, images per split, size and colour mode."""
         parts = ", ".join(f"{s} {self.total(s):,}" for s in self.counts)
         size = f"{self.image_size[0]}x{self.image_size[1]}" if self.image_size else "?"
-        return f"{self.name}: {len(self.classes)} classes, {parts} images, {size} {self.color_mode}"
+        return t("data.info.summary", name=self.name, classes=len(self.classes), counts=parts, size=size,
+                 color_mode=self.color_mode)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -109,11 +129,14 @@ _cache: dict[tuple, dict] = {}
 
 
 def _check_file(path: Path, verify: bool) -> dict:
-    """{"ok": bool, "reason": str, "size": (h, w), "mode": str, "gray": bool|None, "border": float|None}."""
+    """{"ok": bool, "why": (skip kind, detail), "size": (h, w), "mode": str, "gray": bool|None, "border": float|None}.
+
+    The cache keeps why a file is skipped, not the words, so each reader gets them in their own language.
+    """
     try:
         stat = path.stat()
     except OSError as exc:
-        return {"ok": False, "reason": f"cannot be read ({exc.strerror or exc})"}
+        return {"ok": False, "why": ("unreadable", {"error": exc.strerror or exc})}
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     cached = _cache.get(key)
     if cached is not None and (cached.get("verified") or not verify or not cached["ok"]):
@@ -125,7 +148,7 @@ def _check_file(path: Path, verify: bool) -> dict:
 
 def _inspect_file(path: Path, nbytes: int, verify: bool) -> dict:
     if nbytes == 0:
-        return {"ok": False, "reason": "empty file (0 bytes)"}
+        return {"ok": False, "why": ("empty", {})}
     try:
         with imaging.open_limited(path) as image:
             size = (image.height, image.width)
@@ -136,12 +159,12 @@ def _inspect_file(path: Path, nbytes: int, verify: bool) -> dict:
             image.load()
             return {"ok": True, "size": size, "mode": mode, "verified": True, **_pixels_facts(image)}
     except UnidentifiedImageError:
-        return {"ok": False, "reason": "not an image Pillow can read"}
+        return {"ok": False, "why": ("not_an_image", {})}
     except imaging.TooLarge as exc:
-        return {"ok": False, "reason": f"{exc} (could be a decompression bomb)"}
+        return {"ok": False, "why": ("too_large", {"size": exc})}
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as exc:
         text = str(exc).strip().rstrip(".") or type(exc).__name__
-        return {"ok": False, "reason": f"truncated or corrupt image ({text})"}
+        return {"ok": False, "why": ("corrupt", {"error": text})}
 
 
 def _pixels_facts(image: Image.Image) -> dict:
@@ -213,7 +236,7 @@ def inspect(path, verify: bool = False) -> DatasetInfo:
     name = path.name
     layout = _layout(path) if path.is_dir() else None
     if layout is None:
-        reason = "does not exist" if not path.exists() else "has no Train/ folder and no class folders with images"
+        missing = "data.error.no_folder" if not path.exists() else "data.error.no_class_folders"
         return DatasetInfo(
             name=name,
             path=path,
@@ -226,7 +249,7 @@ def inspect(path, verify: bool = False) -> DatasetInfo:
             has_test=False,
             layout="none",
             verified=verify,
-            errors=[f"The folder {path} {reason}; put images in {path}/Train/<class name>/."],
+            errors=[t(missing, path=path)],
         )
     kind, split_dirs = layout
     problems: list[FileProblem] = []
@@ -243,23 +266,24 @@ def inspect(path, verify: bool = False) -> DatasetInfo:
         if split != "All":
             for stray in sorted(split_dir.iterdir()):
                 if stray.is_file():
-                    problems.append(FileProblem(_rel(stray, path), _stray_reason(stray), "skipped"))
+                    problems.append(_skipped(_rel(stray, path), "hidden" if stray.name.startswith(".") else "stray"))
         for class_dir in class_dirs:
             n = 0
             for file in _walk(class_dir):
                 rel = _rel(file, path)
                 if file.name.startswith("."):
-                    problems.append(FileProblem(rel, "hidden file", "skipped"))
+                    problems.append(_skipped(rel, "hidden"))
                     continue
                 result = _check_file(file, verify)
                 if not result["ok"]:
-                    problems.append(FileProblem(rel, result["reason"], "skipped"))
+                    why, detail = result["why"]
+                    problems.append(_skipped(rel, why, **detail))
                     continue
                 n += 1
                 split_files.append((rel, class_dir.name))
                 facts.append((rel, result))
             if n == 0:
-                warns.append(f"The class folder {_rel(class_dir, path)} has no usable images; it is left out.")
+                warns.append(t("data.warning.empty_class", folder=_rel(class_dir, path)))
             else:
                 split_counts[class_dir.name] = n
         counts[split] = split_counts
@@ -271,14 +295,11 @@ def inspect(path, verify: bool = False) -> DatasetInfo:
         if train != test:
             parts = []
             if test - train:
-                parts.append(f"Test has {_names(test - train)} that Train lacks")
+                parts.append(t("data.error.test_has_more", classes=_names(test - train)))
             if train - test:
-                parts.append(f"Train has {_names(train - test)} that Test lacks")
-            errors.append(
-                f"Train and Test of {name} must have the same class folders, but "
-                + " and ".join(parts)
-                + "; add or rename class folders so they match."
-            )
+                parts.append(t("data.error.train_has_more", classes=_names(train - test)))
+            difference = t("data.both", first=parts[0], second=parts[1]) if len(parts) == 2 else parts[0]
+            errors.append(t("data.error.class_mismatch", name=name, difference=difference))
         classes = sorted(train)
     elif "Train" in counts:
         classes = sorted(counts["Train"])
@@ -286,43 +307,38 @@ def inspect(path, verify: bool = False) -> DatasetInfo:
         counts.pop("Test")
         files.pop("Test", None)
     if not facts:
-        errors.append(f"{name} has no usable images; put PNG or JPEG files in its class folders.")
+        errors.append(t("data.error.no_usable_images", name=name))
     elif kind != "test_only" and len(classes) < 2:
-        errors.append(
-            f"{name} has only {len(classes)} class with images; a classifier needs at least two class folders."
-        )
+        errors.append(t("data.error.one_class", name=name, count=len(classes)))
     if kind == "test_only":
-        warns.append(f"{name} has only a Test/ folder; training splits those images into training and validation.")
+        warns.append(t("data.warning.test_only", name=name))
 
     sizes = Counter(r["size"] for _, r in facts)
     image_size = sizes.most_common(1)[0][0] if sizes else None
     if len(sizes) > 1:
         odd = [(rel, r["size"]) for rel, r in facts if r["size"] != image_size]
         for rel, (h, w) in odd:
-            problems.append(FileProblem(rel, f"{w}x{h} pixels, not {image_size[1]}x{image_size[0]}", "resized"))
-        warns.append(
-            f"{len(odd)} images are not {image_size[1]}x{image_size[0]} like the rest; they are resized when loaded."
-        )
+            problems.append(FileProblem(rel, t("data.problem.other_size", width=w, height=h,
+                                                 expected_width=image_size[1], expected_height=image_size[0]),
+                                        "resized"))
+        warns.append(t("data.warning.other_sizes", count=len(odd), width=image_size[1], height=image_size[0]))
 
     color_mode, polarity = _colour_and_polarity(path, facts, verify)
     for rel, r in facts:
         if r["mode"] in _CONVERTED_MODES:
-            problems.append(
-                FileProblem(
-                    rel, f"{_CONVERTED_MODES[r['mode']]} image, converted to {color_mode} in memory", "converted"
-                )
-            )
+            problems.append(FileProblem(rel, t("data.problem.converted_mode", mode=_mode_text(r["mode"]),
+                                                 color_mode=color_mode), "converted"))
         elif Path(rel).suffix.lower() not in KERAS_EXTENSIONS:
-            problems.append(FileProblem(rel, f"{Path(rel).suffix} file, decoded with Pillow", "converted"))
+            problems.append(FileProblem(rel, t("data.problem.other_format", suffix=Path(rel).suffix), "converted"))
 
     skipped = [p for p in problems if p.action == "skipped"]
     if skipped:
-        reasons = Counter(p.reason.split(" (")[0] for p in skipped)
-        detail = ", ".join(f"{n} {r}" for r, n in reasons.most_common())
-        warns.append(f"{len(skipped)} files are skipped ({detail}); see the list of problems.")
+        kinds = Counter(p.kind for p in skipped)
+        detail = ", ".join(t("data.problem.kind_count", count=n, kind=t(k)) for k, n in kinds.most_common())
+        warns.append(t("data.warning.skipped", count=len(skipped), detail=detail))
     converted = [p for p in problems if p.action == "converted"]
     if converted:
-        warns.append(f"{len(converted)} images are in an unusual format and are converted to {color_mode} in memory.")
+        warns.append(t("data.warning.converted", count=len(converted), color_mode=color_mode))
 
     metadata = _metadata(path)
     centering = metadata.get("centering", "none") if metadata.get("centering") in ("mass", "none") else "none"
@@ -411,16 +427,9 @@ def _rel(file: Path, base: Path) -> str:
         return str(file)
 
 
-def _stray_reason(file: Path) -> str:
-    if file.name.startswith("."):
-        return "hidden file"
-    return "not inside a class folder"
-
-
 def _names(items) -> str:
     items = sorted(items)
-    label = "class" if len(items) == 1 else "classes"
-    return f"{label} " + ", ".join(repr(i) for i in items)
+    return t("data.names.class" if len(items) == 1 else "data.names.classes", names=", ".join(repr(i) for i in items))
 
 
 def _metadata(path: Path) -> dict:

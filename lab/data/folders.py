@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.i18n import t
 
 KINDS = ("import", "tmp", "build", "old")  # the staging folders the dataset writers make
 # A staging folder whose writer has done nothing for this long is abandoned, even when its process id is
@@ -33,25 +34,28 @@ class WouldReplace(LabError):
 
     def __init__(self, target: Path, images: int, classes: int, others: int):
         self.target, self.images, self.classes, self.others = Path(target), images, classes, others
-        super().__init__(self.sentence("Pass replace=True to replace them, or choose another folder."))
+        super().__init__(self.sentence(t("data.replace.fix_argument")))
 
     def sentence(self, fix: str) -> str:
+        """The refusal with ``fix`` (words already in the reader's language) as its last part."""
         held = held_text(self.images, self.classes, self.others)
-        return f"{self.target} already holds {held}; importing would replace them. {fix}"
+        return t("data.replace.refused", target=self.target, held=held, fix=fix)
 
 
 def held_text(images: int, classes: int, others: int) -> str:
     """ "300 images in 3 classes", "1 image in 1 class and 2 other files", "4 files", "nothing" (see `holdings`)."""
     held = []
     if images:
-        held.append(f"{_count(images, 'image')} in {_count(classes, 'class')}")
-    if others:
-        held.append(_count(others, "other file" if images else "file"))
-    return " and ".join(held) or "nothing"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "es" if noun.endswith("s") else "s")
+        held.append(t("data.held.images_in_classes",
+                      images=t("data.count.image" if images == 1 else "data.count.images", count=images),
+                      classes=t("data.count.class" if classes == 1 else "data.count.classes", count=classes)))
+    if others and images:
+        held.append(t("data.count.other_file" if others == 1 else "data.count.other_files", count=others))
+    elif others:
+        held.append(t("data.count.file" if others == 1 else "data.count.files", count=others))
+    if len(held) == 2:
+        return t("data.both", first=held[0], second=held[1])
+    return held[0] if held else t("data.held.nothing")
 
 
 def holdings(folder: Path) -> tuple[int, int, int]:
@@ -73,7 +77,7 @@ def check_target(target: Path, replace: bool) -> None:
     target = Path(target)
     _check_folder_path(target.parent)
     if target.exists() and not target.is_dir():
-        raise LabError(f"{target} is a file, not a folder; move it away or choose another place for the dataset.")
+        raise LabError(t("data.folder.target_is_a_file", target=target))
     if target.is_dir() and not replace:
         images, classes, others = holdings(target)
         if images or others:
@@ -85,7 +89,7 @@ def _check_folder_path(folder: Path) -> None:
     for path in (folder, *folder.parents):
         if path.exists() or path.is_symlink():
             if not path.is_dir():
-                raise LabError(f"{path} is a file, not a folder; choose another place for the dataset.")
+                raise LabError(t("data.folder.parent_is_a_file", path=path))
             return
 
 
@@ -101,8 +105,7 @@ def _make_folders(folder: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         _remove_empty(made)
-        raise LabError(f"Cannot make the folder {folder} ({exc.strerror or exc}); choose a place you can write to.") \
-            from None
+        raise LabError(t("data.folder.cannot_make", folder=folder, error=exc.strerror or exc)) from None
     return made
 
 
@@ -133,8 +136,7 @@ def staged(target, kind: str = "import"):
         tmp = staging_dir(target.parent, target.name, kind)
     except OSError as exc:
         _remove_empty(made)
-        raise LabError(f"Cannot write in {target.parent} ({exc.strerror or exc}); choose a place you can write to.") \
-            from None
+        raise LabError(t("data.folder.cannot_write", folder=target.parent, error=exc.strerror or exc)) from None
     try:
         yield tmp
         swap_in(tmp, target)

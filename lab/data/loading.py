@@ -20,6 +20,7 @@ from PIL import Image
 from lab import imaging
 from lab.data.discovery import KERAS_EXTENSIONS, DatasetInfo, inspect
 from lab.errors import LabError
+from lab.i18n import t
 from lab.imaging import MAX_IMAGE_SIDE
 
 COLOR_MODES = ("grayscale", "rgb")
@@ -74,19 +75,15 @@ def load(
     color_mode = color_mode or info.color_mode
     image_size = _image_size(image_size, info)
     if label_mode == "binary" and len(info.classes) != 2:
-        raise LabError(
-            f"label_mode 'binary' needs exactly 2 classes, but {info.name} has {len(info.classes)}; use 'int'."
-        )
+        raise LabError(t("data.load.binary_needs_two", name=info.name, count=len(info.classes)))
     channels = 1 if color_mode == "grayscale" else 3
     train_split = "Train" if "Train" in info.counts else ("All" if "All" in info.counts else "Test")
     n_pool = info.total(train_split)
     n_test = info.total("Test") if info.has_test else 0
     validation_split = float(validation_split or 0.0)
     if validation_split and int(validation_split * n_pool) < 1:
-        raise LabError(
-            f"{info.name} has too few training images ({n_pool}) for a validation split of {validation_split}; "
-            "add images or set the validation split to 0."
-        )
+        raise LabError(t("data.load.too_few_for_validation", name=info.name, count=n_pool,
+                         validation_split=validation_split))
 
     resized = (image_size != info.image_size) or len(info.sizes) > 1
     bytes_per_pixel = 4 if resized else 1
@@ -94,10 +91,7 @@ def load(
     cache = needed_mb <= ram_budget_mb
     warns = list(info.warnings)
     if not cache:
-        warns.append(
-            f"The decoded images ({needed_mb:,.0f} MB) exceed the RAM budget ({ram_budget_mb:,.0f} MB); "
-            "they are read from disk every epoch."
-        )
+        warns.append(t("data.load.over_ram_budget", needed=needed_mb, budget=ram_budget_mb))
     options = dict(
         image_size=image_size,
         color_mode=color_mode,
@@ -115,7 +109,7 @@ def load(
         try:
             result = _load_keras(info, train_split, cache, resized, **options)
         except Exception as exc:  # a file TensorFlow cannot decode: fall back to Pillow, which skips it
-            warns.append(f"TensorFlow could not decode every image ({_first_line(exc)}); Pillow decodes them instead.")
+            warns.append(t("data.load.pillow_fallback", error=_first_line(exc)))
             result = None
     if result is None:
         pipeline = "pillow"
@@ -148,13 +142,13 @@ def load(
 
 def _check_arguments(batch_size, validation_split, label_mode, color_mode):
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
-        raise LabError(f"The batch size must be a whole number of at least 1, not {batch_size!r}.")
+        raise LabError(t("data.load.bad_batch_size", value=repr(batch_size)))
     if validation_split is not None and not (0.0 <= float(validation_split) < 1.0):
-        raise LabError(f"The validation split must be between 0 and 1 (for example 0.2), not {validation_split!r}.")
+        raise LabError(t("data.load.bad_validation_split", value=repr(validation_split)))
     if label_mode not in LABEL_MODES:
-        raise LabError(f"label_mode must be 'int', 'categorical', 'binary' or None, not {label_mode!r}.")
+        raise LabError(t("data.load.bad_label_mode", value=repr(label_mode)))
     if color_mode is not None and color_mode not in COLOR_MODES:
-        raise LabError(f"color_mode must be 'grayscale' or 'rgb', not {color_mode!r}.")
+        raise LabError(t("data.load.bad_color_mode", value=repr(color_mode)))
 
 
 def _image_size(image_size, info: DatasetInfo) -> tuple[int, int]:
@@ -163,10 +157,9 @@ def _image_size(image_size, info: DatasetInfo) -> tuple[int, int]:
     try:
         h, w = (int(v) for v in image_size)
     except (TypeError, ValueError):
-        raise LabError(f"The image size must be two whole numbers (height, width), not {image_size!r}.") from None
+        raise LabError(t("data.load.bad_image_size", value=repr(image_size))) from None
     if not (1 <= h <= MAX_IMAGE_SIDE and 1 <= w <= MAX_IMAGE_SIDE):
-        raise LabError(f"The image size {h}x{w} is out of range (1 to {MAX_IMAGE_SIDE} a side); use something like "
-                       "28x28 to 512x512.")
+        raise LabError(t("data.load.image_size_out_of_range", height=h, width=w, limit=MAX_IMAGE_SIDE))
     return h, w
 
 

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from lab.data.folders import IMAGE_SUFFIXES, check_target, staged
 from lab.errors import LabError
+from lab.i18n import t
 
 SPLITS = ("Train", "Test")
 # Limits, checked from the zip's directory before anything is written (ZipInfo.file_size, compress_size):
@@ -45,8 +46,7 @@ def _safe_parts(name: str) -> tuple[str, ...]:
         name = name.replace("\\", "/")
     path = PurePosixPath(name)
     if path.is_absolute() or any(part == ".." for part in path.parts) or (path.parts and ":" in path.parts[0]):
-        raise LabError(f"The zip contains the unsafe path {name!r} (outside its own folder); "
-                       "make the archive again from the dataset folder.")
+        raise LabError(t("data.zip.unsafe_path", name=repr(name)))
     return tuple(part for part in path.parts if part not in ("", "."))
 
 
@@ -67,7 +67,7 @@ def _strip_common_top(members: list[tuple[zipfile.ZipInfo, tuple[str, ...]]]):
 
 
 def _mb(n: int) -> str:
-    return f"{n / 2**20:,.0f} MB" if n < 2**30 else f"{n / 2**30:,.1f} GB"
+    return f"{n / 2**20:,.0f} MB" if n < 2**30 else f"{n / 2**30:,.1f} GB"  # units every language writes alike
 
 
 def _check_member(info: zipfile.ZipInfo, parts: tuple[str, ...]) -> None:
@@ -75,23 +75,21 @@ def _check_member(info: zipfile.ZipInfo, parts: tuple[str, ...]) -> None:
     name = info.filename
     for part in parts:
         if len(part.encode("utf-8", "surrogateescape")) > NAME_MAX_BYTES:
-            raise LabError(f"The zip has a name of {len(part)} characters ('{part[:20]}…' in {name[:60]!r}); names "
-                           f"must be under {NAME_MAX_BYTES} bytes, so shorten it and make the archive again.")
+            raise LabError(t("data.zip.long_name", length=len(part), start=part[:20], name=repr(name[:60]),
+                             limit=NAME_MAX_BYTES))
     if info.flag_bits & 0x1:
-        raise LabError(f"The zip is encrypted ({name!r} needs a password); make the archive again without one.")
+        raise LabError(t("data.zip.encrypted", name=repr(name)))
     if info.compress_type not in _METHODS:
-        raise LabError(f"The zip stores {name!r} with a compression method this importer cannot read; make the "
-                       "archive again with ordinary (deflate) compression.")
+        raise LabError(t("data.zip.unknown_method", name=repr(name)))
     if info.file_size > MAX_MEMBER_BYTES:
-        raise LabError(f"The zip's {name!r} unpacks to {_mb(info.file_size)}, more than the {_mb(MAX_MEMBER_BYTES)} "
-                       "allowed for one image; scale the images down or leave that file out.")
-    _check_ratio(info.file_size, info.compress_size, f"The zip's {name!r}")
+        raise LabError(t("data.zip.member_too_big", name=repr(name), size=_mb(info.file_size),
+                         limit=_mb(MAX_MEMBER_BYTES)))
+    _check_ratio(info.file_size, info.compress_size, t("data.zip.the_member", name=repr(name)))
 
 
 def _check_ratio(size: int, packed: int, what: str) -> None:
     if size > RATIO_FLOOR and size > MAX_RATIO * max(packed, 1):
-        raise LabError(f"{what} unpacks to {_mb(size)} from {packed:,} bytes, more than {MAX_RATIO}:1, which "
-                       "images never reach (it looks like a zip bomb); make the archive from real image files.")
+        raise LabError(t("data.zip.bomb", what=what, size=_mb(size), packed=packed, ratio=MAX_RATIO))
 
 
 def _check_clashes(members) -> None:
@@ -101,8 +99,7 @@ def _check_clashes(members) -> None:
         for end in range(1, len(parts)):
             if parts[:end] in files:
                 clash = "/".join(parts[:end])
-                raise LabError(f"The zip has both a file and a folder named {clash!r} (see {info.filename!r}); "
-                               "rename one of them and make the archive again.")
+                raise LabError(t("data.zip.file_and_folder", clash=repr(clash), name=repr(info.filename)))
 
 
 def plan(source) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
@@ -110,7 +107,7 @@ def plan(source) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-        raise LabError(f"This is not a readable .zip file ({error}); upload a zip of class folders.") from None
+        raise LabError(t("data.zip.unreadable", error=error)) from None
     with archive:
         members = []
         total = packed = 0
@@ -119,22 +116,20 @@ def plan(source) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
             if info.is_dir() or not _wanted(parts):
                 continue
             if len(parts) < 2:
-                raise LabError(f"The zip has the image {info.filename!r} outside any class folder; put every "
-                               "image in a folder named after its class.")
+                raise LabError(t("data.zip.outside_class_folder", name=repr(info.filename)))
             _check_member(info, parts)
             total += info.file_size
             packed += info.compress_size
             members.append((info, parts))
     if not members:
-        raise LabError("The zip holds no images in class folders; zip folders like A/, B/ with images inside.")
+        raise LabError(t("data.zip.no_images"))
     if len(members) > MAX_FILES or total > MAX_BYTES:
-        raise LabError(f"The zip is too big ({len(members):,} images, {_mb(total)} unpacked); "
-                       f"keep it under {MAX_FILES:,} images and {_mb(MAX_BYTES)}.")
-    _check_ratio(total, packed, "The zip")
+        raise LabError(t("data.zip.too_big", count=len(members), size=_mb(total), max_count=MAX_FILES,
+                         max_size=_mb(MAX_BYTES)))
+    _check_ratio(total, packed, t("data.zip.the_archive"))
     members = _strip_common_top(members)
     if any(parts[0] in SPLITS for _, parts in members) and not all(parts[0] in SPLITS for _, parts in members):
-        raise LabError("The zip mixes Train/ or Test/ folders with class folders beside them; put every class "
-                       "folder inside Train/ (and Test/).")
+        raise LabError(t("data.zip.mixed_layout"))
     _check_clashes(members)
     return members
 
@@ -145,8 +140,7 @@ def copy_limited(reader, writer, limit: int, name: str) -> int:
     while chunk := reader.read(CHUNK):
         written += len(chunk)
         if written > limit:
-            raise LabError(f"The zip's {name!r} unpacks to more than the {limit:,} bytes its directory declares, so "
-                           "the archive is damaged or made to mislead; make it again from the image files.")
+            raise LabError(t("data.zip.lying_size", name=repr(name), limit=limit))
         writer.write(chunk)
     return written
 
@@ -164,15 +158,15 @@ def _free_bytes(folder: Path) -> int | None:
 def _unpack_error(exc: BaseException, info: zipfile.ZipInfo, where: Path) -> LabError:
     name = info.filename
     if isinstance(exc, zipfile.BadZipFile) and "CRC" in str(exc):
-        return LabError(f"The zip's {name!r} fails its checksum (the archive is damaged); make the archive again.")
+        return LabError(t("data.zip.bad_checksum", name=repr(name)))
     if isinstance(exc, (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)):
-        return LabError(f"The zip is damaged at {name!r} ({exc}); make the archive again.")
+        return LabError(t("data.zip.damaged", name=repr(name), error=exc))
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return LabError(f"The disk is full while unpacking {name!r} into {where}; free some space and import again.")
+        return LabError(t("data.zip.disk_full", name=repr(name), folder=where))
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
-        return LabError(f"The path {name!r} in the zip is too long for this file system; use shorter folder names.")
+        return LabError(t("data.zip.path_too_long", name=repr(name)))
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return LabError(f"Cannot unpack {name!r} into {where} ({reason}); check that the folder is writable.")
+    return LabError(t("data.zip.cannot_unpack", name=repr(name), folder=where, error=reason))
 
 
 def import_zip(source, out, replace: bool = False, progress=None) -> Path:
@@ -188,14 +182,13 @@ def import_zip(source, out, replace: bool = False, progress=None) -> Path:
     total = sum(info.file_size for info, _ in members)
     free = _free_bytes(out.parent)
     if free is not None and total > free:
-        raise LabError(f"The zip unpacks to {_mb(total)} but only {_mb(free)} is free in {out.parent}; free some "
-                       "space and import again.")
+        raise LabError(t("data.zip.no_space", size=_mb(total), free=_mb(free), folder=out.parent))
     with staged(out, "import") as tmp, zipfile.ZipFile(source) as archive:
         root = tmp.resolve()
         for done, (info, parts) in enumerate(members, start=1):
             target = tmp.joinpath(*parts)
             if not target.resolve().is_relative_to(root):
-                raise LabError(f"The zip contains the unsafe path {info.filename!r}; make the archive again.")
+                raise LabError(t("data.zip.unsafe_link", name=repr(info.filename)))
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as reader, open(target, "wb") as writer:
@@ -205,5 +198,5 @@ def import_zip(source, out, replace: bool = False, progress=None) -> Path:
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
                 raise _unpack_error(exc, info, out.parent) from None
             if progress and (done % 200 == 0 or done == len(members)):
-                progress(done / len(members), f"{done:,} of {len(members):,} images unpacked")
+                progress(done / len(members), t("data.zip.unpacked", done=done, total=len(members)))
     return out

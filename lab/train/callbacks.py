@@ -11,6 +11,8 @@ import time
 
 import keras
 
+from lab import i18n
+from lab.i18n import t
 from lab.train.runs import save_weights_atomic
 
 
@@ -108,7 +110,7 @@ class AtomicCheckpoint(keras.callbacks.Callback):
     def __init__(self, path, monitor="val_loss", mode="auto", save_best_only=True, on_save=None, on_message=None):
         super().__init__()
         if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be auto, min or max, not {mode!r}")
+            raise ValueError(t("train.checkpoint.mode", value=mode))
         self.path = path
         self.monitor = monitor
         self.mode = mode
@@ -127,8 +129,7 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         value = logs.get(monitor)
         if value is None and "loss" in logs:
             if not self._warned and self.on_message:
-                self.on_message(f"The checkpoint watches {monitor}, which this run does not report; it watches "
-                                f"loss instead.")
+                self.on_message(t("train.checkpoint.monitor_missing", monitor=monitor))
             self._warned = True
             monitor, value = "loss", logs.get("loss")
         if value is None or not math.isfinite(value):
@@ -160,10 +161,12 @@ class TerminalProgress(keras.callbacks.Callback):
         self._last = 0.0
         self._start = 0.0
         self._epoch = 0
+        self._lang = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._start = time.monotonic()
+        self._lang = i18n.language()  # batch ends may come on Keras' own threads, which speak no language
 
     @staticmethod
     def _fmt(logs):
@@ -181,13 +184,14 @@ class TerminalProgress(keras.callbacks.Callback):
         filled = int(self.width * done / steps) if steps else 0
         bar = "#" * filled + "-" * (self.width - filled)
         eta = (now - self._start) / done * (steps - done) if steps else 0
-        self.stream.write(f"\rEpoch {self._epoch + 1}/{self.epochs} [{bar}] {done}/{steps or '?'}  "
-                          f"{self._fmt(logs or {})}  ETA {eta:.0f}s ")
+        self.stream.write("\r" + t("train.progress.batch", lang=self._lang, epoch=self._epoch + 1, epochs=self.epochs,
+                                   bar=bar, done=done, steps=steps or "?", metrics=self._fmt(logs or {}), eta=eta)
+                          + " ")
         self.stream.flush()
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.monotonic() - self._start
         prefix = "\r" if self.tty else ""
-        self.stream.write(f"{prefix}Epoch {epoch + 1}/{self.epochs} {seconds:.1f}s  {self._fmt(logs or {})}"
-                          + " " * 8 + "\n")
+        self.stream.write(prefix + t("train.progress.epoch", epoch=epoch + 1, epochs=self.epochs, seconds=seconds,
+                                     metrics=self._fmt(logs or {})) + " " * 8 + "\n")
         self.stream.flush()

@@ -9,43 +9,42 @@ import sys
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.i18n import t
+from lab.paths import runs_root
 
 
 def register(subparsers) -> None:
-    train = subparsers.add_parser("train", help="train a spec or preset on a dataset folder into a run folder")
-    train.add_argument("--data", required=True, help="dataset folder (Train/ and Test/ of class folders)")
-    train.add_argument("--spec", required=True, help="a preset name (recommended, seed-improved, seed-first) "
-                                                     "or a spec JSON file")
-    train.add_argument("--epochs", type=int, default=10, help="most epochs to train (default 10)")
-    train.add_argument("--batch-size", type=int, default=32, help="images per step, over all replicas (default 32)")
-    train.add_argument("--seed", type=int, default=1337, help="seed for weights, split and shuffling (default 1337)")
-    train.add_argument("--validation-split", type=float, default=0.2,
-                       help="share of Train held out for validation (default 0.2)")
-    train.add_argument("--patience", type=int, default=3,
-                       help="early-stopping patience in epochs; 0 turns early stopping off (default 3)")
-    train.add_argument("--reduce-lr", action="store_true", help="halve the learning rate when val_loss stalls")
-    train.add_argument("--out", help="the run folder to write (default runs/<timestamp>-<name>)")
-    train.add_argument("--runs", default="runs", help="where new run folders go (default runs)")
-    train.add_argument("--name", help="the run's display name")
+    """Adds the three commands; called when the parser is built, so the help speaks the language of that moment."""
+    train = subparsers.add_parser("train", help=t("train.cli.train.help"))
+    train.add_argument("--data", required=True, help=t("train.cli.train.data"))
+    train.add_argument("--spec", required=True, help=t("train.cli.train.spec"))
+    train.add_argument("--epochs", type=int, default=10, help=t("train.cli.train.epochs"))
+    train.add_argument("--batch-size", type=int, default=32, help=t("train.cli.train.batch_size"))
+    train.add_argument("--seed", type=int, default=1337, help=t("train.cli.train.seed"))
+    train.add_argument("--validation-split", type=float, default=0.2, help=t("train.cli.train.validation_split"))
+    train.add_argument("--patience", type=int, default=3, help=t("train.cli.train.patience"))
+    train.add_argument("--reduce-lr", action="store_true", help=t("train.cli.train.reduce_lr"))
+    train.add_argument("--out", help=t("train.cli.train.out", default=runs_root()))
+    train.add_argument("--runs", default=str(runs_root()), help=t("train.cli.train.runs", default=runs_root()))
+    train.add_argument("--name", help=t("train.cli.train.name"))
     train.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), default="auto",
-                       help="tf.distribute strategy; auto uses MultiWorkerMirrored when TF_CONFIG is set, Mirrored "
-                            "with several GPUs, else the default")
-    train.add_argument("--json", action="store_true", help="end with one JSON line describing the run")
+                       help=t("train.cli.train.strategy"))
+    train.add_argument("--json", action="store_true", help=t("train.cli.train.json"))
     train.set_defaults(func=cmd_train)
 
-    evaluate = subparsers.add_parser("evaluate", help="score a run or .keras model on a dataset split")
+    evaluate = subparsers.add_parser("evaluate", help=t("train.cli.evaluate.help"))
     evaluate.add_argument("model", metavar="RUN_DIR|MODEL.keras")
-    evaluate.add_argument("--data", required=True, help="dataset folder")
-    evaluate.add_argument("--split", default="Test", help="which split folder to score (default Test)")
+    evaluate.add_argument("--data", required=True, help=t("train.cli.evaluate.data"))
+    evaluate.add_argument("--split", default="Test", help=t("train.cli.evaluate.split"))
     evaluate.add_argument("--batch-size", type=int, default=64)
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--json", action="store_true", help=t("train.cli.json_object"))
     evaluate.set_defaults(func=cmd_evaluate)
 
-    predict = subparsers.add_parser("predict", help="top classes for images, with the run's preprocessing")
+    predict = subparsers.add_parser("predict", help=t("train.cli.predict.help"))
     predict.add_argument("model", metavar="RUN_DIR|MODEL.keras")
     predict.add_argument("images", metavar="IMAGE", nargs="+")
-    predict.add_argument("--top", type=int, default=3, help="how many classes to show per image (default 3)")
-    predict.add_argument("--json", action="store_true", help="print one JSON object")
+    predict.add_argument("--top", type=int, default=3, help=t("train.cli.predict.top"))
+    predict.add_argument("--json", action="store_true", help=t("train.cli.json_object"))
     predict.set_defaults(func=cmd_predict)
 
 
@@ -55,11 +54,13 @@ def _finite(value):
 
 def cmd_train(args) -> int:
     from lab.presets import resolve
-    from lab.train.job import Job, TrainConfig
+    from lab.train import status
+    from lab.train.config import TrainConfig
+    from lab.train.live import Job
 
     spec = resolve(args.spec)
     if args.patience < 0:
-        raise LabError(f"--patience must be 0 or more, not {args.patience}.")
+        raise LabError(t("train.cli.patience_negative", value=args.patience))
     config = TrainConfig(
         data_path=args.data, spec=spec, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
         validation_split=args.validation_split,
@@ -76,7 +77,7 @@ def cmd_train(args) -> int:
     previous = signal.getsignal(signal.SIGINT)
 
     def on_interrupt(signum, frame):
-        print("\nStopping after the current batch (Ctrl-C again to abort).", file=sys.stderr)
+        print("\n" + t("train.cli.stopping"), file=sys.stderr)
         signal.signal(signal.SIGINT, previous)
         job.stop()
 
@@ -86,28 +87,29 @@ def cmd_train(args) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
 
-    for diagnosis in snap["diagnostics"]:
-        print(f"{diagnosis['title']}: {diagnosis['message']}", file=sys.stderr)
-    if snap["status"] == "failed":
+    for diagnosis in snap.diagnostics:
+        print(f"{diagnosis.title}: {diagnosis.message}", file=sys.stderr)
+    if snap.status == status.FAILED:
         if args.json:
-            print(json.dumps({"run_dir": snap["run_dir"], "status": "failed", "error": snap["error"]}))
+            print(json.dumps({"run_dir": snap.run_dir, "status": status.FAILED, "error": snap.error}))
         if job.user_error:
-            raise LabError(snap["error"])
-        print(f"error: {snap['error']}", file=sys.stderr)
+            raise LabError(snap.error)
+        print(t("train.cli.error", error=snap.error), file=sys.stderr)
         return 1
-    history = snap["history"]
+    history = snap.history
     val_losses = [row["val_loss"] for row in history if _finite(row.get("val_loss")) is not None]
-    metrics = snap["metrics"] or {}
+    metrics = snap.metrics or {}
+    best = snap.best or {}
     result = {
-        "run_dir": snap["run_dir"],
-        "status": snap["status"],
+        "run_dir": snap.run_dir,
+        "status": snap.status,
         "epochs": len(history),
-        "best_epoch": (snap["best"] or {}).get("epoch"),
+        "best_epoch": best.get("epoch"),
         "best_val_loss": min(val_losses) if val_losses else None,
-        "best_val_accuracy": (snap["best"] or {}).get("val_accuracy"),
+        "best_val_accuracy": best.get("val_accuracy"),
         "final_loss": _finite(history[-1].get("loss")) if history else None,
-        "seconds": round(snap["elapsed"], 2),
-        "diagnostics": [d["code"] for d in snap["diagnostics"]],
+        "seconds": round(snap.elapsed, 2),
+        "diagnostics": [d.code for d in snap.diagnostics],
     }
     if metrics.get("split") == "Test":
         result["test_accuracy"] = metrics.get("accuracy")
@@ -117,10 +119,10 @@ def cmd_train(args) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"Run saved in {snap['run_dir']} ({snap['status']}, {len(history)} epochs, "
-              f"{snap['elapsed']:.0f} s).")
+        print(t("train.cli.saved", run_dir=snap.run_dir, status=snap.status, epochs=len(history),
+                seconds=snap.elapsed))
         if "test_accuracy" in result:
-            print(f"Test accuracy {result['test_accuracy']:.4f}, loss {result['test_loss']:.4f}.")
+            print(t("train.cli.test_scores", accuracy=result["test_accuracy"], loss=result["test_loss"]))
     return 0
 
 
@@ -135,17 +137,19 @@ def cmd_evaluate(args) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{result['split']}: accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f}, n {result['n']}")
+    print(t("train.cli.evaluate.scores", split=result["split"], accuracy=result["accuracy"], loss=result["loss"],
+            n=result["n"]))
     for name, row in result["per_class"].items():
         if row["support"]:
             precision = "—" if row["precision"] is None else f"{row['precision']:.3f}"
-            print(f"  {name:>12}  precision {precision}  recall {row['recall']:.3f}  n {row['support']}")
+            print("  " + t("train.cli.evaluate.class_row", name=name, precision=precision, recall=row["recall"],
+                           n=row["support"]))
     return 0
 
 
 def cmd_predict(args) -> int:
     if args.top < 1:
-        raise LabError(f"--top must be 1 or more, not {args.top}.")
+        raise LabError(t("train.cli.top_too_small", value=args.top))
     from lab.train.predicting import predict_files
 
     results = predict_files(args.model, args.images, k=args.top)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.i18n import t
 
 
 def load_for_training(data_path, batch_size: int, validation_split: float, seed: int, label_mode: str,
@@ -21,7 +22,7 @@ def class_names_of(data_path) -> list[str]:
     from lab.data import inspect
 
     if not Path(data_path).is_dir():
-        raise LabError(f"There is no dataset folder at {data_path}; check the path.")
+        raise LabError(t("train.config.no_dataset", path=data_path))
     return list(inspect(str(data_path)).classes)
 
 
@@ -71,14 +72,16 @@ class SplitBatches:
 
 def check_batch_size(batch_size) -> int:
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise LabError(f"The batch size must be a whole number of 1 or more, not {batch_size!r}.")
+        raise LabError(t("train.config.batch_size", value=batch_size))
     return batch_size
 
 
 def skipped_sentence(skipped: list[str]) -> str:
     """"Skipped 1 unreadable image: Test/a/1.png: image file is truncated." (the first three named)."""
     shown = "; ".join(skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
-    return f"Skipped {len(skipped)} unreadable image{'s' if len(skipped) != 1 else ''}: {shown}."
+    if len(skipped) == 1:
+        return t("evaluate.skipped_one", shown=shown)
+    return t("evaluate.skipped_many", count=len(skipped), shown=shown)
 
 
 def split_dataset(data_path, split: str, preprocessing: dict, batch_size: int = 64):
@@ -93,7 +96,7 @@ def split_dataset(data_path, split: str, preprocessing: dict, batch_size: int = 
     check_batch_size(batch_size)
     root = Path(data_path)
     if not root.is_dir():
-        raise LabError(f"There is no dataset folder at {root}; check the --data path.")
+        raise LabError(t("evaluate.no_dataset", path=root))
     info = inspect(str(root))
     if info.errors:
         raise LabError(info.errors[0])
@@ -102,8 +105,9 @@ def split_dataset(data_path, split: str, preprocessing: dict, batch_size: int = 
     if key is None and set(names) == {"all"}:
         key = names["all"]
     if key is None or not info.files.get(key):
-        have = ", ".join(sorted(info.files)) or "none"
-        raise LabError(f"{info.name} has no {split} images (splits: {have}); pick another --split.")
+        if not info.files:
+            raise LabError(t("evaluate.no_splits", name=info.name, split=split))
+        raise LabError(t("evaluate.no_such_split", name=info.name, split=split, have=", ".join(sorted(info.files))))
     classes = list(info.classes)
     index = {name: i for i, name in enumerate(classes)}
     pairs = [(info.path / rel, index[c]) for rel, c in info.files[key] if c in index]

@@ -7,30 +7,61 @@ problem, updated as training goes on.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
+
+from lab.i18n import t
 
 # How close to ln(classes) the epoch loss must be to count as guessing (relative).
 STUCK_TOLERANCE = 0.04
 
+TITLES = {
+    "guessing": "diagnostics.guessing.title",
+    "unscaled_inputs": "diagnostics.unscaled_inputs.title",
+    "double_scaling": "diagnostics.double_scaling.title",
+    "nan_loss": "diagnostics.nan_loss.title",
+    "overfitting": "diagnostics.overfitting.title",
+    "diverging": "diagnostics.diverging.title",
+}
 
-# Epoch diagnostics that go away when they stop holding, and what the messages say then.
+# Epoch diagnostics that go away when they stop holding, and the message that says so ({epoch} is when).
 RESOLVED = {
-    "guessing": "the loss has moved away from ln(classes); the model has started to learn.",
-    "overfitting": "the validation loss is no longer rising.",
-    "diverging": "the training loss is no longer above where it started.",
+    "guessing": "diagnostics.guessing.resolved",
+    "overfitting": "diagnostics.overfitting.resolved",
+    "diverging": "diagnostics.diverging.resolved",
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Diagnosis:
-    code: str  # "guessing", "unscaled_inputs", "double_scaling", "nan_loss", "overfitting", "diverging"
-    level: str  # "warning" or "error"
-    title: str
-    message: str
-    epoch: int | None = None  # 1-based epoch the diagnosis was made at; None for checks before training
+    """One problem found in training, kept as ids and numbers: its words come in the language of whoever reads.
+
+    code: "guessing", "unscaled_inputs", "double_scaling", "nan_loss", "overfitting" or "diverging".
+    level: "warning" or "error". message_id and params: the catalogue id of the explanation and its numbers.
+    epoch: the 1-based epoch the diagnosis was made at; None for checks before training.
+    """
+
+    code: str
+    level: str
+    message_id: str
+    params: dict = field(default_factory=dict)
+    epoch: int | None = None
+
+    @property
+    def title(self) -> str:
+        return t(TITLES[self.code])
+
+    @property
+    def message(self) -> str:
+        return t(self.message_id, **self.params)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """code, level, title, message (words in the current language), epoch and the ids' params."""
+        return {"code": self.code, "level": self.level, "title": self.title, "message": self.message,
+                "epoch": self.epoch, "params": dict(self.params)}
+
+
+def resolved_message(code: str, epoch: int) -> str:
+    return t(RESOLVED[code], epoch=epoch)
 
 
 def chance_loss(num_classes: int) -> float:
@@ -50,18 +81,11 @@ def check_guessing(loss: float, num_classes: int, epoch: int | None = None,
     chance = chance_loss(num_classes)
     if abs(loss - chance) > STUCK_TOLERANCE * chance:
         return None
-    rate = f" (now {learning_rate:g})" if _finite(learning_rate) else ""
-    return Diagnosis(
-        code="guessing",
-        level="warning",
-        title="The model is guessing",
-        message=(f"The loss is {loss:.2f}, about ln({num_classes}) = {chance:.2f}, the loss of a model that gives "
-                 f"every class the same probability: it is not learning yet. Check that the inputs are rescaled "
-                 f"to 0–1 (a Rescaling(1/255) layer first), then the learning rate{rate}: too high makes the "
-                 f"units die and the output collapse, too low barely moves the weights; 0.001 with Adam is a "
-                 f"safe start."),
-        epoch=epoch,
-    )
+    params = {"loss": loss, "classes": num_classes, "chance": chance}
+    if _finite(learning_rate):
+        return Diagnosis("guessing", "warning", "diagnostics.guessing.message_with_rate",
+                         {**params, "rate": learning_rate}, epoch)
+    return Diagnosis("guessing", "warning", "diagnostics.guessing.message", params, epoch)
 
 
 def first_weighted_index(spec: dict) -> int | None:
@@ -96,37 +120,20 @@ def check_inputs(spec: dict, max_pixel: float) -> Diagnosis | None:
     if not _finite(max_pixel):
         return None
     if max_pixel > 1.5 and not has_normalizer(spec):
-        return Diagnosis(
-            code="unscaled_inputs",
-            level="warning",
-            title="Raw pixels reach the first layer",
-            message=(f"Pixels reach the first layer with values up to {max_pixel:.0f} and the model has no "
-                     f"Rescaling layer: large inputs make the first updates huge and the model often ends up "
-                     f"guessing. Add Rescaling(1/255) as the first layer so inputs are 0–1."),
-        )
+        return Diagnosis("unscaled_inputs", "warning", "diagnostics.unscaled_inputs.message",
+                         {"max_pixel": max_pixel})
     reaching = max_pixel * input_scale(spec)
     if 0 < max_pixel <= 1.0 and reaching < 0.05:
-        return Diagnosis(
-            code="double_scaling",
-            level="warning",
-            title="Inputs are scaled twice",
-            message=(f"The images are already 0–1 and the Rescaling layer shrinks them again to at most "
-                     f"{reaching:.3f}: remove the Rescaling layer or load the images as 0–255."),
-        )
+        return Diagnosis("double_scaling", "warning", "diagnostics.double_scaling.message", {"reaching": reaching})
     return None
 
 
 def nan_loss(epoch: int, batch: int, learning_rate: float | None = None) -> Diagnosis:
-    rate = f"{learning_rate:g}" if _finite(learning_rate) else "the learning rate"
-    lower = f" (try {learning_rate / 10:g})" if _finite(learning_rate) else ""
-    return Diagnosis(
-        code="nan_loss",
-        level="error",
-        title="The loss became NaN",
-        message=(f"The loss became NaN at epoch {epoch}, batch {batch}, so training stopped: the weights blew up. "
-                 f"Lower {rate} about ten times{lower} and check that the inputs are rescaled to 0–1."),
-        epoch=epoch,
-    )
+    params = {"epoch": epoch, "batch": batch}
+    if _finite(learning_rate):
+        return Diagnosis("nan_loss", "error", "diagnostics.nan_loss.message_with_rate",
+                         {**params, "rate": learning_rate, "lower": learning_rate / 10}, epoch)
+    return Diagnosis("nan_loss", "error", "diagnostics.nan_loss.message", params, epoch)
 
 
 def check_overfitting(history: list[dict]) -> Diagnosis | None:
@@ -140,16 +147,8 @@ def check_overfitting(history: list[dict]) -> Diagnosis | None:
         return None
     if val[0] < val[1] < val[2] and loss[0] > loss[1] > loss[2]:
         best = min(row["val_loss"] for row in history if _finite(row.get("val_loss")))
-        return Diagnosis(
-            code="overfitting",
-            level="warning",
-            title="Overfitting",
-            message=(f"Validation loss has risen for two epochs ({val[0]:.3f} → {val[2]:.3f}, best {best:.3f}) "
-                     f"while training loss keeps falling: the model is memorising the training images. Add "
-                     f"Dropout, data augmentation (RandomRotation, RandomZoom, RandomTranslation) or keep early "
-                     f"stopping on so the best epoch is kept."),
-            epoch=len(history),
-        )
+        return Diagnosis("overfitting", "warning", "diagnostics.overfitting.message",
+                         {"first": val[0], "last": val[2], "best": best}, len(history))
     return None
 
 
@@ -161,15 +160,11 @@ def check_diverging(history: list[dict], learning_rate: float | None = None) -> 
     if not (_finite(first) and _finite(last)):
         return None
     if last > first * 1.25 and last > history[-2].get("loss", last) * 1.0:
-        rate = f" ({learning_rate:g})" if _finite(learning_rate) else ""
-        return Diagnosis(
-            code="diverging",
-            level="warning",
-            title="The loss is rising",
-            message=(f"The training loss went up from {first:.3f} to {last:.3f}: the steps overshoot. Lower the "
-                     f"learning rate{rate} about ten times."),
-            epoch=len(history),
-        )
+        params = {"first": first, "last": last}
+        if _finite(learning_rate):
+            return Diagnosis("diverging", "warning", "diagnostics.diverging.message_with_rate",
+                             {**params, "rate": learning_rate}, len(history))
+        return Diagnosis("diverging", "warning", "diagnostics.diverging.message", params, len(history))
     return None
 
 

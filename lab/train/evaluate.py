@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.i18n import t
 
 EPSILON = 1e-7  # the clipping Keras uses in cross-entropy
 
@@ -50,7 +51,7 @@ def predict_dataset(model, dataset):
         probs.append(as_probabilities(model(x, training=False)))
         labels.append(as_labels(y.numpy() if hasattr(y, "numpy") else y))
     if not probs:
-        raise LabError("The evaluation split has no images; pick a split with images in it.")
+        raise LabError(t("evaluate.split_empty"))
     return np.concatenate(probs), np.concatenate(labels)
 
 
@@ -59,8 +60,8 @@ def class_mapping(data_classes: list[str], model_classes: list[str]) -> list[int
     missing = [name for name in data_classes if name not in model_classes]
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise LabError(f"The data has classes the model was not trained on ({shown}); evaluate on data with the "
-                       f"model's classes ({', '.join(model_classes[:8])}{' ...' if len(model_classes) > 8 else ''}).")
+        known = ", ".join(model_classes[:8]) + (" ..." if len(model_classes) > 8 else "")
+        raise LabError(t("evaluate.unknown_classes", shown=shown, known=known))
     return [model_classes.index(name) for name in data_classes]
 
 
@@ -74,8 +75,7 @@ def score(probs, labels, class_names: list[str], files: list[str] | None = None,
     n = int(labels.shape[0])
     k = len(class_names)
     if probs.shape != (n, k):
-        raise LabError(f"The model gives {probs.shape[1]} outputs but the run names {k} classes; the run folder "
-                       "does not match its model, so retrain it.")
+        raise LabError(t("evaluate.outputs_mismatch_run", outputs=probs.shape[1], classes=k))
     predicted = probs.argmax(axis=1)
     chosen = probs[np.arange(n), labels]
     loss = float(-np.log(np.clip(chosen, EPSILON, 1.0)).mean()) if n else float("nan")
@@ -123,8 +123,7 @@ def evaluate(model, dataset, data_classes: list[str], model_classes: list[str] |
     probs, labels = predict_dataset(model, dataset)
     if model_classes is None:
         if probs.shape[1] != len(data_classes):
-            raise LabError(f"The model has {probs.shape[1]} outputs but the data has {len(data_classes)} classes; "
-                           "evaluate a run folder (it knows its class names) or data with the same classes.")
+            raise LabError(t("evaluate.outputs_mismatch_data", outputs=probs.shape[1], classes=len(data_classes)))
         model_classes = list(data_classes)
     mapping = np.asarray(class_mapping(list(data_classes), list(model_classes)))
     result = score(probs, mapping[labels], list(model_classes), files=files, max_misclassified=max_misclassified)
@@ -144,21 +143,19 @@ def model_preprocessing(model, meta: dict | None) -> dict:
     shape = tuple(model.input_shape[1:]) if isinstance(model.input_shape, tuple) else ()
     fixed = len(shape) == 3 and all(isinstance(v, int) for v in shape)
     if meta and meta.get("preprocessing"):
-        preprocessing = check_preprocessing(meta["preprocessing"], "The run")
+        preprocessing = check_preprocessing(meta["preprocessing"], t("runs.where.the_run"))
         size = preprocessing.get("image_size")
         if fixed and size is not None and list(size) != [shape[0], shape[1]]:
-            raise LabError(f"The run's meta.json says its images are {size[0]}×{size[1]} but its model takes "
-                           f"{shape[0]}×{shape[1]}; fix meta.json or retrain the run.")
+            raise LabError(t("evaluate.size_mismatch", height=size[0], width=size[1], model_height=shape[0],
+                             model_width=shape[1]))
         mode = preprocessing.get("color_mode")
         if fixed and mode is not None and (mode == "grayscale") != (shape[2] == 1):
-            raise LabError(f"The run's meta.json says its images are {mode} but its model takes {shape[2]} "
-                           "channels; fix meta.json or retrain the run.")
+            raise LabError(t("evaluate.mode_mismatch", mode=mode, channels=shape[2]))
         return preprocessing
     if not fixed or shape[2] not in (1, 3):
-        raise LabError("This model does not take fixed-size grayscale or RGB images; use a model trained by "
-                       "CNN Lab.")
+        raise LabError(t("evaluate.not_an_image_model"))
     return check_preprocessing({"image_size": [int(shape[0]), int(shape[1])],
-                                "color_mode": "grayscale" if shape[2] == 1 else "rgb"}, "This model")
+                                "color_mode": "grayscale" if shape[2] == 1 else "rgb"}, t("runs.where.this_model"))
 
 
 def evaluate_path(model_arg, data_path, split: str = "Test", batch_size: int = 64) -> dict:
@@ -180,8 +177,7 @@ def evaluate_path(model_arg, data_path, split: str = "Test", batch_size: int = 6
         result = evaluate(model, dataset, data_classes, model_classes or None, files=dataset.used, split=split)
     except LabError:
         if dataset.skipped and not dataset.used:
-            raise LabError(f"Every {split} image could not be read ({dataset.skipped[0]}); check the dataset "
-                           "files.") from None
+            raise LabError(t("evaluate.all_unreadable", split=split, first=dataset.skipped[0])) from None
         raise
     result["skipped"] = list(dataset.skipped)
     result["model"] = str(Path(model_path))

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import copy
 
+from lab.compiling import BINARY, CATEGORICAL, LABEL_MODES, ONE_HOT_METRICS, SPARSE
 from lab.errors import LabError
+from lab.i18n import t
 from lab.spec import adapt
-
-SPARSE = "sparse_categorical_crossentropy"
-CATEGORICAL = "categorical_crossentropy"
-BINARY = "binary_crossentropy"
-
-LABEL_MODES = {SPARSE: "int", CATEGORICAL: "categorical", BINARY: "binary"}
-ONE_HOT_METRICS = ("precision", "recall", "auc", "f1_score")
 
 
 def prepare_spec(spec: dict, input_shape, num_classes: int) -> tuple[dict, str, list[str]]:
@@ -26,7 +21,7 @@ def prepare_spec(spec: dict, input_shape, num_classes: int) -> tuple[dict, str, 
     Raises LabError when the spec and the labels cannot agree (binary loss with more than two classes).
     """
     if num_classes < 2:
-        raise LabError(f"The dataset has {num_classes} class; a classifier needs at least two class folders.")
+        raise LabError(t("train.labels.one_class", classes=num_classes))
     spec = copy.deepcopy(spec)
     settings = spec.setdefault("compile", {})
     loss = settings.get("loss") or SPARSE
@@ -34,25 +29,24 @@ def prepare_spec(spec: dict, input_shape, num_classes: int) -> tuple[dict, str, 
     notes: list[str] = []
 
     if loss == BINARY and num_classes != 2:
-        raise LabError(f"Binary cross-entropy works with two classes but this dataset has {num_classes}; use "
-                       f"sparse_categorical_crossentropy.")
+        raise LabError(t("train.labels.binary_needs_two", classes=num_classes))
     if loss == SPARSE and any(m in ONE_HOT_METRICS for m in metrics):
         loss = CATEGORICAL
-        notes.append("Precision, recall, AUC and F1 need one-hot labels, so this run uses one-hot labels with "
-                     "categorical_crossentropy (the same loss as sparse_categorical_crossentropy).")
+        notes.append(t("train.labels.one_hot_for_metrics"))
     top_k = [m for m in metrics if m.startswith("top_") and m.endswith("_accuracy")]
     for name in top_k:
         k = int(name.split("_")[1])
         if loss == BINARY or k >= num_classes:
             metrics.remove(name)
-            notes.append(f"{name} was dropped: with {num_classes} classes it is always 1.")
+            notes.append(t("train.labels.top_k_dropped", metric=name, classes=num_classes))
     swaps = {SPARSE: {"categorical_accuracy": "sparse_categorical_accuracy", "binary_accuracy": "accuracy"},
              CATEGORICAL: {"sparse_categorical_accuracy": "categorical_accuracy", "binary_accuracy": "accuracy"},
              BINARY: {"sparse_categorical_accuracy": "binary_accuracy", "categorical_accuracy": "binary_accuracy"}}
     for index, name in enumerate(metrics):
         if name in swaps[loss]:
             metrics[index] = swaps[loss][name]
-            notes.append(f"The metric {name} does not fit {LABEL_MODES[loss]} labels; it is now {metrics[index]}.")
+            notes.append(t("train.labels.metric_swapped", metric=name, label_mode=LABEL_MODES[loss],
+                           now=metrics[index]))
     deduped = []
     for name in metrics:
         if name not in deduped:
@@ -67,11 +61,10 @@ def prepare_spec(spec: dict, input_shape, num_classes: int) -> tuple[dict, str, 
     if head is not None and head.get("type") == "Dense":
         if loss == BINARY:
             if head.get("units") != 1 or head.get("activation") != "sigmoid":
-                notes.append("Binary cross-entropy needs one sigmoid unit: the head is now Dense(1, "
-                             "activation='sigmoid').")
+                notes.append(t("train.labels.binary_head"))
                 head["units"] = 1
                 head["activation"] = "sigmoid"
         elif head.get("activation") == "sigmoid":
-            notes.append("The head's sigmoid is now softmax, so the outputs are class probabilities.")
+            notes.append(t("train.labels.softmax_head"))
             head["activation"] = "softmax"
     return spec, LABEL_MODES[loss], notes

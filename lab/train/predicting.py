@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.i18n import t
 
 
 def load_predictor(model_arg):
@@ -26,7 +27,7 @@ def predict_files(model_arg, images, k: int = 3) -> list[dict]:
     """Top-k classes per image file: [{"image", "top": [[class, probability], ...], "inverted", "message"}]."""
     for name in images:
         if not Path(name).is_file():
-            raise LabError(f"There is no image at {name}; check the file name.")
+            raise LabError(t("evaluate.no_image", path=name))
     from lab.predict import open_image, prepare, top_k
 
     model, class_names, preprocessing = load_predictor(model_arg)

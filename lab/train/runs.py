@@ -38,7 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.i18n import t
 from lab.imaging import MAX_IMAGE_SIDE
+from lab.train.status import ACTIVE, is_training
 
 META = "meta.json"
 SPEC = "spec.json"
@@ -47,8 +49,6 @@ BATCHES = "batches.csv"
 MODEL = "model.keras"
 WEIGHTS = "best.weights.npz"
 METRICS = "metrics.json"
-
-ACTIVE = ("queued", "running", "stopping")
 
 COLOR_MODES = ("grayscale", "rgb")
 POLARITIES = ("light_on_dark", "dark_on_light")
@@ -269,8 +269,8 @@ def new_run_dir(root="runs", name: str = "run", when: float | None = None) -> Pa
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise LabError(f"The runs folder {root} cannot be made ({error.strerror or type(error).__name__}); "
-                       "choose another --runs folder.") from None
+        raise LabError(t("runs.folder_cannot_make", root=root,
+                         reason=error.strerror or type(error).__name__)) from None
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when if when is not None else time.time()))
     base = f"{stamp}-{slug(name)}"
     for attempt in range(1, 1000):
@@ -281,9 +281,9 @@ def new_run_dir(root="runs", name: str = "run", when: float | None = None) -> Pa
         except FileExistsError:
             continue
         except OSError as error:
-            raise LabError(f"A run folder cannot be made in {root} ({error.strerror or type(error).__name__}); "
-                           "check its permissions or choose another --runs folder.") from None
-    raise LabError(f"Could not create a new run folder in {root}; remove old runs and try again.")
+            raise LabError(t("runs.run_folder_cannot_make", root=root,
+                             reason=error.strerror or type(error).__name__)) from None
+    raise LabError(t("runs.no_free_name", root=root))
 
 
 def versions() -> dict:
@@ -314,9 +314,7 @@ def _process_alive(meta: dict) -> bool:
     if not isinstance(pid, int) or host != socket.gethostname():
         return True  # another machine: we cannot tell, so trust the record
     if pid == os.getpid():
-        from lab.train import job as _job
-
-        return _job.is_active_run(meta["run_dir"]) if meta.get("run_dir") else True
+        return is_training(meta["run_dir"]) if meta.get("run_dir") else True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -370,7 +368,7 @@ def run_info(path) -> RunInfo | None:
         if not (path / SPEC).is_file() and not has_model:
             return None
         return RunInfo(id=path.name, path=path, name=path.name, status="broken", has_model=has_model,
-                       problem="meta.json is missing or unreadable.")
+                       problem=t("runs.meta_unreadable"))
     history = read_csv(path / HISTORY)
     metrics = read_json(path / METRICS) or {}
     best = _dict(meta.get("best"))
@@ -411,26 +409,28 @@ def display_name(meta: dict, path: Path) -> str:
     return name.strip() if name and name.strip() else path.name
 
 
-def check_preprocessing(preprocessing, where: str = "This run") -> dict:
+def check_preprocessing(preprocessing, where: str | None = None) -> dict:
     """The run's preprocessing, checked: LabError (one sentence) for anything prediction could not use safely.
 
-    Read from a meta.json that anyone can edit, so the image size is bounded before it sizes a tensor.
+    Read from a meta.json that anyone can edit, so the image size is bounded before it sizes a tensor. ``where``
+    names what is checked at the start of the sentence (default: "This run", in the current language).
     """
+    where = where or t("runs.where.this_run")
     if not isinstance(preprocessing, dict):
-        raise LabError(f"{where} has no readable preprocessing in its meta.json; retrain it.")
+        raise LabError(t("runs.preprocessing.unreadable", where=where))
     out = dict(preprocessing)
     size = out.get("image_size")
     if size is not None:
         if (not isinstance(size, (list, tuple)) or len(size) != 2
                 or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_IMAGE_SIDE
                            for v in size)):
-            raise LabError(f"{where} has the image size {_short(size)} in its meta.json; it must be two whole "
-                           f"numbers from 1 to {MAX_IMAGE_SIDE}, so fix meta.json or retrain the run.")
+            raise LabError(t("runs.preprocessing.image_size", where=where, size=_short(size),
+                             limit=MAX_IMAGE_SIDE))
         out["image_size"] = [int(size[0]), int(size[1])]
     for key, allowed in (("color_mode", COLOR_MODES), ("polarity", POLARITIES), ("centering", CENTERINGS)):
         if out.get(key) is not None and out[key] not in allowed:
-            raise LabError(f"{where} has the {key.replace('_', ' ')} {_short(out[key])} in its meta.json; it must "
-                           f"be {' or '.join(allowed)}, so fix meta.json or retrain the run.")
+            raise LabError(t("runs.preprocessing.choice", where=where, key=key, value=_short(out[key]),
+                             allowed=", ".join(allowed)))
     return out
 
 
@@ -441,7 +441,7 @@ def _short(value, limit: int = 40) -> str:
 
 def meta_problem(meta: dict, path: Path) -> str | None:
     """One sentence on what in meta.json makes the run unusable for prediction or evaluation, or None."""
-    where = f"The run {path.name}"
+    where = t("runs.where.named_run", name=path.name)
     try:
         if meta.get("preprocessing") is not None:
             check_preprocessing(meta["preprocessing"], where)
@@ -450,7 +450,7 @@ def meta_problem(meta: dict, path: Path) -> str | None:
     names = meta.get("class_names")
     if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)
                               or len(set(names)) != len(names)):
-        return f"{where} has no valid class names in its meta.json (a list of different texts); retrain it."
+        return t("runs.class_names_invalid", where=where)
     return None
 
 
@@ -474,7 +474,7 @@ def list_runs(root="runs") -> list[RunInfo]:
         except Exception as error:  # a listing must survive any single broken folder
             reason = getattr(error, "strerror", None) or type(error).__name__
             info = RunInfo(id=child.name, path=child, name=child.name, status="broken",
-                           problem=f"The run {child.name} cannot be read ({reason}); check its files.")
+                           problem=t("runs.unreadable_folder", name=child.name, reason=reason))
         if info is not None:
             infos.append(info)
     infos.sort(key=lambda i: (str(i.created or ""), i.id), reverse=True)
@@ -547,10 +547,10 @@ def load_run(run_dir) -> Run:
     except OSError:
         is_dir = False
     if not is_dir:
-        raise LabError(f"There is no run folder at {path}; pick one from the runs list.")
+        raise LabError(t("runs.no_run_folder", path=path))
     meta = read_json(path / META)
     if meta is None:
-        raise LabError(f"{path} is not a readable run: its meta.json is missing or damaged.")
+        raise LabError(t("runs.not_readable", path=path))
     problem = meta_problem(meta, path)
     if problem:
         raise LabError(problem)
@@ -612,7 +612,7 @@ def load_model_file(path):
     """A Keras model from a .keras file, or rebuilt from a run's spec.json and its best.weights.npz."""
     path = Path(path)
     if not path.is_file():
-        raise LabError(f"There is no saved model at {path}; train the run for at least one epoch first.")
+        raise LabError(t("runs.no_saved_model", path=path))
     if path.name.endswith(".weights.npz"):
         return _model_from_weights(path)
     import keras
@@ -620,14 +620,13 @@ def load_model_file(path):
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:
-        raise LabError(f"The model file {path} could not be loaded ({type(error).__name__}); "
-                       "retrain or pick another run.") from error
+        raise LabError(t("runs.model_unloadable", path=path, kind=type(error).__name__)) from error
 
 
 def _model_from_weights(path: Path):
     spec = read_json(path.parent / SPEC)
     if spec is None:
-        raise LabError(f"The weights {path} have no readable spec.json beside them; retrain or pick another run.")
+        raise LabError(t("runs.weights_without_spec", path=path))
     from lab.build import build_model
 
     try:
@@ -636,8 +635,7 @@ def _model_from_weights(path: Path):
     except LabError:
         raise
     except Exception as error:
-        raise LabError(f"The weights {path} could not be loaded into the run's model ({type(error).__name__}); "
-                       "retrain or pick another run.") from error
+        raise LabError(t("runs.weights_unloadable", path=path, kind=type(error).__name__)) from error
     return model
 
 
@@ -645,12 +643,11 @@ def check_name(name) -> str:
     """A run's display name, stripped; LabError for an empty, over-long or multi-line name, or one with / \\ < >."""
     name = str(name).strip()
     if not name:
-        raise LabError("A run name cannot be empty; type a name.")
+        raise LabError(t("runs.name.empty"))
     if len(name) > NAME_LIMIT:
-        raise LabError(f"A run name can have at most {NAME_LIMIT} characters, not {len(name)}; type a shorter one.")
+        raise LabError(t("runs.name.too_long", limit=NAME_LIMIT, length=len(name)))
     if _NAME_FORBIDDEN.search(name):
-        raise LabError("A run name cannot contain / \\ < > or control characters such as a line break; "
-                       "use letters, digits, spaces and - _ . ( ) instead.")
+        raise LabError(t("runs.name.forbidden"))
     return name
 
 
@@ -660,10 +657,10 @@ def rename_run(run_dir, name: str) -> RunInfo:
     path = Path(run_dir)
     meta = read_json(path / META)
     if meta is None:
-        raise LabError(f"{path} is not a readable run, so it cannot be renamed.")
+        raise LabError(t("runs.rename.not_readable", path=path))
     if _status(meta, path) in ACTIVE:
         # the training job rewrites meta.json from its own copy: a rename now would be lost, or undo its status
-        raise LabError("This run is still training; rename it when it has finished.")
+        raise LabError(t("runs.rename.training"))
     meta["name"] = name
     write_json_atomic(path / META, meta)
     return run_info(path)
@@ -680,30 +677,28 @@ def delete_run(run_dir, root=None) -> None:
     try:
         parent = path.absolute().parent.resolve()
         if root is not None and parent != Path(root).resolve():
-            raise LabError(f"{path} is not in the runs folder {root}, so it was not deleted.")
+            raise LabError(t("runs.delete.outside_root", path=path, root=root))
         if path.is_symlink():
             _refuse_active(path)
             path.unlink()  # the link only, never its target
             return
         if not path.is_dir():
-            raise LabError(f"There is no run folder at {path}; it may have been deleted already.")
+            raise LabError(t("runs.delete.gone", path=path))
         if path.resolve() != parent / path.name:
-            raise LabError(f"{path} leads outside its runs folder, so it was not deleted.")
+            raise LabError(t("runs.delete.leads_outside", path=path))
         if not any((path / f).exists() for f in (META, SPEC, MODEL, WEIGHTS)):
-            raise LabError(f"{path} does not look like a run folder, so it was not deleted.")
+            raise LabError(t("runs.delete.not_a_run", path=path))
         _refuse_active(path)
         shutil.rmtree(path)
     except OSError as error:
-        raise LabError(f"{path} could not be deleted completely ({error.strerror or type(error).__name__}); "
-                       "check its permissions and delete what is left by hand.") from None
+        raise LabError(t("runs.delete.incomplete", path=path,
+                         reason=error.strerror or type(error).__name__)) from None
 
 
 def _refuse_active(path: Path) -> None:
-    from lab.train import job as _job
-
     meta = read_json(path / META)
-    if _job.is_active_run(path) or (meta is not None and _status(meta, path) in ACTIVE):
-        raise LabError("This run is still training; stop it before deleting it.")
+    if is_training(path) or (meta is not None and _status(meta, path) in ACTIVE):
+        raise LabError(t("runs.delete.training"))
 
 
 def resolve_model(arg) -> tuple[Path, dict | None]:
@@ -713,14 +708,14 @@ def resolve_model(arg) -> tuple[Path, dict | None]:
         meta = _checked_meta(path)
         found = model_file(path)
         if found is None:
-            raise LabError(f"{path} has no model.keras; give a run folder with a trained model or a .keras file.")
+            raise LabError(t("runs.resolve.no_model", path=path))
         return found, meta
     if path.is_file():
         if path.suffix != ".keras":
-            raise LabError(f"{path} is not a .keras model; give a run folder or a .keras file.")
+            raise LabError(t("runs.resolve.not_keras", path=path))
         meta = _checked_meta(path.parent) if path.name == MODEL else None
         return path, meta
-    raise LabError(f"There is no run folder or model file at {path}.")
+    raise LabError(t("runs.resolve.nothing_there", path=path))
 
 
 def _checked_meta(run_dir: Path) -> dict | None:

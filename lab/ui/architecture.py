@@ -1,10 +1,10 @@
 """Architecture page: start from a preset, edit the layers and the training settings, watch the shapes.
 
-The spec lives in session state (``state.SPEC``) as plain JSON, so every page sees the same network.
+The network lives in the session (``lab.ui.session``) as plain JSON, so every page sees the same one.
 Each layer has a hidden uid (``_arch_uids``, parallel to ``spec["layers"]``) that names its widgets,
-so moving a layer moves its widgets' values with it. When the spec is replaced from outside the editor
-(a preset, an upload, the Dataset page adapting it), every layer gets a fresh uid and the widgets
-start again from the spec.
+so moving a layer moves its widgets' values with it. When the network is replaced rather than edited
+(a preset, an upload, the dataset changing its input), the session's generation bumps, every layer gets a
+fresh uid and the widgets start again from the network.
 
 The layers are listed one line each (type and key settings); only the selected layer's widgets are drawn,
 the others keep their values in the spec. The editor and the table are one ``st.fragment``, so a changed
@@ -20,22 +20,20 @@ from typing import Any
 
 import streamlit as st
 
-from lab import presets, shapes
+from lab import presets
 from lab import spec as specs
 from lab.errors import LabError
 from lab.spec import LAYER_TYPES, Arg
-from lab.ui import autosave, state, tf_loader, widgets
+from lab.ui import autosave, session, tf_loader, widgets
 
-UIDS = "_arch_uids"      # list[str], one per layer of state.SPEC
-SEEN = "_arch_seen"      # the spec as the editor last wrote it; anything else means "replaced from outside"
-GEN = "_arch_gen"        # bumps on every outside replacement; part of the compile widgets' keys
+UIDS = "_arch_uids"      # list[str], one per layer of the session's network
+UIDS_GEN = "_arch_uids_gen"  # the session's network generation the uids were made for
 COUNTER = "_arch_counter"
-NOTES = "_arch_notes"    # messages to show once at the top (what a preset/upload/dataset changed)
+NOTES = "_arch_notes"    # what a layer action did, to say once at the top
 UPLOADED = "_arch_uploaded"  # file_id of the last spec upload handled
 SELECTED = "_arch_selected"  # uid of the layer whose settings are shown
 PICK = "arch_layer"          # the layer list (a radio); SELECTED is the value that counts
 
-DEFAULT_PRESET = "recommended"
 NONE = "(none)"
 
 LIMITS = {"filters": 1024, "units": 8192, "height": 1024, "width": 1024}
@@ -49,53 +47,20 @@ def _new_uid() -> str:
     return f"u{st.session_state[COUNTER]}"
 
 
-def dataset_target() -> tuple[list[int], int] | None:
-    """(input shape, class count) of the chosen dataset with its loading parameters, or None."""
-    from lab.ui import dataset
-
-    return dataset.target()
-
-
-def replace_spec(spec: dict, notes: list[str] | None = None) -> None:
-    """Puts a spec into the session from outside the editor: the widgets restart from it."""
-    spec = copy.deepcopy(spec)
-    st.session_state[state.SPEC] = spec
-    st.session_state[UIDS] = [_new_uid() for _ in spec.get("layers") or []]
-    st.session_state[GEN] = st.session_state.get(GEN, 0) + 1
-    st.session_state[SEEN] = copy.deepcopy(spec)
-    st.session_state.pop(SELECTED, None)
-    if notes:
-        st.session_state.setdefault(NOTES, []).extend(notes)
-
-
-def adapted(spec: dict) -> tuple[dict, list[str]]:
-    """The spec with its input and head following the chosen dataset (unchanged when there is none)."""
-    target = dataset_target()
-    if target is None:
-        return copy.deepcopy(spec), []
-    return specs.adapt(spec, input_shape=target[0], num_classes=target[1])
-
-
-def current_spec() -> dict:
-    """The session's spec, starting from the recommended preset, adapted to the dataset."""
-    spec = st.session_state.get(state.SPEC)
-    if not isinstance(spec, dict):
-        spec = presets.load(DEFAULT_PRESET)
-        spec, _ = adapted(spec)
-        replace_spec(spec)
-        return copy.deepcopy(spec)
-    new, notes = adapted(spec)
-    if notes:
-        replace_spec(new, notes)
-    elif st.session_state.get(SEEN) != spec or len(st.session_state.get(UIDS, [])) != len(spec.get("layers", [])):
-        replace_spec(spec)
-    return copy.deepcopy(st.session_state[state.SPEC])
+def _network() -> dict:
+    """The session's network, with one uid per layer; a replaced network gets fresh uids."""
+    spec = session.network()
+    uids = st.session_state.get(UIDS) or []
+    if st.session_state.get(UIDS_GEN) != session.generation() or len(uids) != len(spec["layers"]):
+        st.session_state[UIDS] = [_new_uid() for _ in spec["layers"]]
+        st.session_state[UIDS_GEN] = session.generation()
+        st.session_state.pop(SELECTED, None)
+    return spec
 
 
 def _commit(spec: dict, uids: list[str]) -> None:
-    st.session_state[state.SPEC] = spec
+    session.edit_network(spec)
     st.session_state[UIDS] = uids
-    st.session_state[SEEN] = copy.deepcopy(spec)
 
 
 # --- layer actions (button callbacks: they run before the page is drawn) --------------------------------------
@@ -116,7 +81,7 @@ def selected_uid() -> str | None:
     uid = st.session_state.get(SELECTED)
     if uid in uids:
         return uid
-    layers = (st.session_state.get(state.SPEC) or {}).get("layers") or []
+    layers = session.network()["layers"]
     uid = next((u for u, layer in zip(uids, layers) if layer.get("type") == "Conv2D"), uids[0] if uids else None)
     if uid is not None:
         _select(uid)
@@ -124,7 +89,7 @@ def selected_uid() -> str | None:
 
 
 def _layers() -> tuple[dict, list[str]]:
-    return copy.deepcopy(st.session_state[state.SPEC]), list(st.session_state[UIDS])
+    return _network(), list(st.session_state[UIDS])
 
 
 def _move(index: int, step: int) -> None:
@@ -171,9 +136,8 @@ def _add() -> None:
 
 
 def _load_preset() -> None:
-    name = st.session_state.get("arch_preset", DEFAULT_PRESET)
-    spec, notes = adapted(presets.load(name))
-    replace_spec(spec, [f"Loaded the preset “{name}”.", *notes])
+    name = st.session_state.get("arch_preset", session.DEFAULT_PRESET)
+    session.replace_network(presets.load(name), [f"Loaded the preset “{name}”."])
 
 
 def _handle_upload() -> None:
@@ -199,15 +163,13 @@ def _replace_from(load, note: str) -> None:
         st.session_state["_arch_upload_error"] = str(error)
         return
     st.session_state.pop("_arch_upload_error", None)
-    spec, notes = adapted(spec)
-    replace_spec(spec, [note, *notes])
+    session.replace_network(spec, [note])
 
 
 def history_box() -> None:
     """Every network of this workspace, newest first, with a button to go back to one."""
     entries = autosave.history()
-    current = st.session_state.get(SEEN)
-    current_key = autosave.network_key(current) if isinstance(current, dict) else None
+    current_key = autosave.network_key(session.network())
     earlier = [entry for entry in entries if entry.key != current_key]
     with st.expander(f"History: your earlier networks ({len(earlier)})", icon=":material/history:"):
         if not earlier:
@@ -230,8 +192,8 @@ def parse_spec(data: bytes, name: str = "the file") -> dict:
     spec = specs.load_text(data, name)
     if "layers" not in spec:
         raise LabError(f"{name} is JSON but not a spec: it needs an object with input_shape, layers and compile.")
-    spec, _ = adapted(spec)
-    report = specs.check(spec)
+    spec, _ = session.fitted(spec)
+    report = session.check(spec).report
     if report.errors:
         more = f" (and {len(report.errors) - 1} more problem(s))" if len(report.errors) > 1 else ""
         raise LabError(f"{name} is not a valid spec: {report.errors[0].message}{more}")
@@ -437,7 +399,7 @@ def _within(value, default: float, low: float, high: float) -> float:
 
 
 def edit_compile(spec: dict) -> dict:
-    gen = st.session_state.get(GEN, 0)
+    gen = session.generation()
     settings = spec.get("compile")
     settings = copy.deepcopy(settings) if isinstance(settings, dict) else {}
     optimizer = settings.get("optimizer", dict(specs.DEFAULT_OPTIMIZER))
@@ -621,20 +583,18 @@ def render() -> None:
         ".st-key-arch_actions{gap:0.35rem}.st-key-arch_actions button{padding:0.1rem 0.45rem;min-height:2rem}"
         ".st-key-arch_actions button p{font-size:0.9rem}</style>",
         unsafe_allow_html=True)
-    from lab.ui import dataset
-
-    dataset.ensure_chosen()
+    session.ensure_dataset()
     _handle_upload()
-    spec = current_spec()
+    spec = _network()
 
-    target = dataset_target()
+    target = session.dataset_target()
     if target is None:
         st.info("No dataset chosen yet: the input is "
                 f"{widgets.shape_text(spec.get('input_shape'))}. Pick one on the Dataset page and the input and "
                 "the head follow it.", icon="ℹ️")
     else:
         st.caption(f"Input {widgets.shape_text(target[0])} and {target[1]} classes come from the dataset "
-                   f"**{state.get(state.DATASET)}**.")
+                   f"**{session.dataset()}**.")
     if st.session_state.get("_arch_upload_error"):
         st.error(st.session_state["_arch_upload_error"] + " Your current network is unchanged.", icon="⛔")
 
@@ -643,7 +603,8 @@ def render() -> None:
         with preset_col:
             names = presets.names()
             if st.session_state.get("arch_preset") not in names:
-                st.session_state["arch_preset"] = DEFAULT_PRESET if DEFAULT_PRESET in names else names[0]
+                st.session_state["arch_preset"] = (session.DEFAULT_PRESET if session.DEFAULT_PRESET in names
+                                                   else names[0])
             pick, load = st.columns([3, 1], vertical_alignment="bottom")
             pick.selectbox("Start from a preset", names, key="arch_preset",
                            help="Loading a preset replaces the layers below.")
@@ -661,8 +622,8 @@ def render() -> None:
 @st.fragment
 def editor_and_table() -> None:
     """The layer editor, the training settings and the shape table: a change here reruns only this part."""
-    spec = current_spec()
-    for note in st.session_state.pop(NOTES, []):
+    spec = _network()
+    for note in [*session.pop_notes(), *st.session_state.pop(NOTES, [])]:
         st.info(note, icon="🔁")
     uid = selected_uid()
 
@@ -685,11 +646,10 @@ def editor_and_table() -> None:
     edited = copy.deepcopy(spec)
     edited["layers"] = layers
     edited["compile"] = compile_settings
-    report = specs.check(edited)
     _commit(edited, list(st.session_state[UIDS]))
-    st.session_state[state.SPEC_OK] = report.ok
-    table = shapes.table(edited) if not any(p.layer is None for p in report.errors) else None
-    errors, warned = _layer_messages(edited, report, table)
+    checked = session.check(edited)
+    report = checked.report
+    errors, warned = _layer_messages(edited, report, checked.table)
     with list_box:
         _layer_list(edited, uid, errors, warned)
     if slot is not None:
@@ -701,7 +661,7 @@ def editor_and_table() -> None:
         st.subheader("Shapes and parameters")
         for message in (p.message for p in report.errors if p.layer is None):
             st.error(message, icon="⛔")
-        widgets.shape_table(edited, report)
+        widgets.shape_table(edited, report, checked.table)
         for warning in (p.message for p in report.warnings if p.layer is None):
             st.warning(warning)
         if report.ok:
@@ -711,4 +671,4 @@ def editor_and_table() -> None:
                      icon="🚫")
         _downloads(edited, report.ok)
         st.caption("See what padding does to a real image on the **Padding** page.")
-    autosave.save()
+    session.save()

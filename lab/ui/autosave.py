@@ -1,9 +1,9 @@
-"""The session's network and dataset, kept on disk and in the address bar.
+"""The session's network and dataset, kept on disk and in the address bar; ``lab.ui.session`` calls it.
 
 ``restore()`` runs once per browser session before any page: the address's ``?dataset=…&net=…`` wins (a reload,
 a shared link), else the last saved workspace (a new tab, a server restart). ``save()`` runs after every page
-draw and after every editor change: it stores a changed network and dataset choice, and writes both into
-the address so that a reload brings back exactly this network.
+draw and after every editor change: it stores a changed network and dataset choice. ``show_in_address()``
+writes the choices into the address so that a reload brings back exactly this network.
 """
 
 from __future__ import annotations
@@ -11,26 +11,36 @@ from __future__ import annotations
 import copy
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from lab.errors import LabError
-from lab.ui import state
+from lab.paths import data_root
 from lab.workspace import Workspace, network_key
 
 RESTORED = "_ws_restored"
 SAVED = "_ws_saved"        # (network key, dataset, load params) as last written
-SAVED_GEN = "_ws_gen"      # the editor's replacement counter at the last save
+SAVED_GEN = "_ws_gen"      # the network's replacement counter at the last save
 MESSAGES = "_ws_messages"  # (kind, text) pairs for the page to show once
-GEN = "_arch_gen"          # bumped by the Architecture editor whenever the network is replaced from outside
 
 
-def _relative(path: str | None) -> str | None:
+
+@dataclass(frozen=True)
+class Restored:
+    """What an earlier visit or the address brings back (None: nothing to change)."""
+
+    dataset: str | None = None
+    load_params: dict | None = None
+    network: dict | None = None
+
+
+def relative(path: str | None) -> str | None:
     """The dataset folder as a path under the data root ("sketch-digits"), or None when it is elsewhere."""
     if not path:
         return None
-    root = state.data_root().resolve()
+    root = data_root().resolve()
     try:
         return Path(path).resolve().relative_to(root).as_posix()
     except (ValueError, OSError):
@@ -41,7 +51,7 @@ def _dataset_folder(name: object) -> Path | None:
     """The dataset folder a saved or linked name points to, when it is a folder under the data root."""
     if not isinstance(name, str) or not name or len(name) > 500 or "\x00" in name:
         return None
-    root = state.data_root().resolve()
+    root = data_root().resolve()
     try:
         folder = (root / name).resolve()
         folder.relative_to(root)
@@ -54,10 +64,10 @@ def _say(kind: str, text: str) -> None:
     st.session_state.setdefault(MESSAGES, []).append((kind, text))
 
 
-def restore() -> None:
-    """Brings back the network and dataset of this address or of the last session, once per session."""
+def restore(have_dataset: bool, have_network: bool) -> Restored:
+    """The network and dataset of this address or of the last session, once per session; after that, nothing."""
     if st.session_state.get(RESTORED):
-        return
+        return Restored()
     st.session_state[RESTORED] = True
     workspace = Workspace()
     saved, damage = workspace.load()
@@ -68,66 +78,56 @@ def restore() -> None:
     linked = params.get("dataset")
     folder = _dataset_folder(linked) if linked else None
     if linked and folder is None:
-        _say("warning", f"The dataset “{linked[:80]}” named in the address is not in {state.data_root()}; "
+        _say("warning", f"The dataset “{linked[:80]}” named in the address is not in {data_root()}; "
                         "pick one on the Dataset page.")
     if folder is None and not linked:
         folder = _dataset_folder(saved.dataset)
-    if folder is not None and not st.session_state.get(state.DATASET):
-        st.session_state[state.DATASET] = str(folder)
-        if saved.dataset == _relative(str(folder)) and saved.load_params:
-            st.session_state[state.LOAD_PARAMS] = copy.deepcopy(saved.load_params)
+    dataset = load_params = network = None
+    if folder is not None and not have_dataset:
+        dataset = str(folder)
+        if saved.dataset == relative(dataset) and saved.load_params:
+            load_params = copy.deepcopy(saved.load_params)
 
     key = params.get("net") or saved.network
-    if key and not isinstance(st.session_state.get(state.SPEC), dict):
+    if key and not have_network:
         try:
-            spec = workspace.fetch(key)
+            network = workspace.fetch(key)
         except LabError as error:
             _say("warning", f"{error} The page starts from the default network.")
         else:
-            st.session_state[state.SPEC] = spec
             origin = "this link" if params.get("net") else "your last session"
-            _say("toast", f"Your network from {origin} is back ({len(spec.get('layers') or [])} layers). "
+            _say("toast", f"Your network from {origin} is back ({len(network.get('layers') or [])} layers). "
                           "Earlier ones are under Architecture → History.")
-    _sync_address()
+    return Restored(dataset, load_params, network)
 
 
-def save() -> None:
-    """Stores the session's network and dataset choice when they changed; keeps the address naming them."""
-    spec = st.session_state.get(state.SPEC)
-    if not isinstance(spec, dict):
-        return
-    dataset = _relative(st.session_state.get(state.DATASET))
-    load_params = st.session_state.get(state.LOAD_PARAMS)
+def save(spec: dict, dataset: str | None, load_params: dict | None, generation: int) -> None:
+    """Stores the network and dataset choice when they changed; ``generation`` tells a replaced network from an
+    edited one (a replaced one gets its own history entry)."""
+    folder = relative(dataset)
     key = network_key(spec)
-    mark = (key, dataset, json.dumps(load_params, sort_keys=True, default=str))
-    if st.session_state.get(SAVED) != mark:
-        gen = st.session_state.get(GEN, 0)
-        replaced = st.session_state.get(SAVED_GEN) != gen  # loaded (or first seen in this session), not edited
-        workspace = Workspace()
-        current, _ = workspace.load()
-        current.dataset = dataset
-        current.load_params = copy.deepcopy(load_params) if isinstance(load_params, dict) else None
-        try:
-            workspace.remember(current, spec, new_entry=replaced)
-            workspace.save(current)
-        except LabError as error:
-            _say("warning", str(error))
-            return
-        st.session_state[SAVED] = mark
-        st.session_state[SAVED_GEN] = gen
-    _sync_address()
+    mark = (key, folder, json.dumps(load_params, sort_keys=True, default=str))
+    if st.session_state.get(SAVED) == mark:
+        return
+    replaced = st.session_state.get(SAVED_GEN) != generation  # loaded (or first seen in this session), not edited
+    workspace = Workspace()
+    current, _ = workspace.load()
+    current.dataset = folder
+    current.load_params = copy.deepcopy(load_params) if load_params else None
+    try:
+        workspace.remember(current, spec, new_entry=replaced)
+        workspace.save(current)
+    except LabError as error:
+        _say("warning", str(error))
+        return
+    st.session_state[SAVED] = mark
+    st.session_state[SAVED_GEN] = generation
 
 
-def _sync_address() -> None:
-    spec = st.session_state.get(state.SPEC)
-    wanted = {}
-    if isinstance(spec, dict):
-        wanted["net"] = network_key(spec)
-    dataset = _relative(st.session_state.get(state.DATASET))
-    if dataset:
-        wanted["dataset"] = dataset
-    for name, value in wanted.items():
-        if st.query_params.get(name) != value:
+def show_in_address(**values: str | None) -> None:
+    """Writes each value that is not None into the address (``?net=…&dataset=…&lang=…``)."""
+    for name, value in values.items():
+        if value is not None and st.query_params.get(name) != value:
             st.query_params[name] = value
 
 
@@ -161,4 +161,3 @@ def when(saved_at: float, now: float | None = None) -> str:
     if time.localtime(saved_at)[:3] == time.localtime(now)[:3]:
         return time.strftime("%H:%M", time.localtime(saved_at))
     return time.strftime("%d %b %H:%M", time.localtime(saved_at))
-

@@ -14,7 +14,8 @@ from pathlib import Path
 import streamlit as st
 
 from lab.errors import LabError
-from lab.ui import state, tf_loader, widgets
+from lab.paths import data_root
+from lab.ui import data_folders, session, tf_loader, widgets
 
 AUTOGEN_TRIED = "_ds_autogen_tried"
 MESSAGES = "_ds_messages"      # (kind, text) pairs to show once at the top
@@ -25,113 +26,33 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LOAD_DEFAULTS = {"batch_size": 32, "validation_split": 0.2, "seed": 1337, "shuffle": True}
 
 
-# --- reading the data folder (cached; the signature changes when folders change) -----------------------------
-
-def _signature(folder: Path, depth: int = 2) -> tuple:
-    """Modification times of a folder tree down to class folders: cheap, and changes when files come or go."""
-    items = []
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return ()
-    for entry in entries:
-        if entry.is_dir():
-            try:
-                items.append((entry.name, entry.stat().st_mtime_ns,
-                              _signature(Path(entry.path), depth - 1) if depth > 1 else ()))
-            except OSError:
-                continue
-    return tuple(items)
-
-
-@st.cache_data(show_spinner="Looking for datasets…", max_entries=8)
-def _discover(root: str, signature: tuple) -> list:
-    from lab import data
-
-    return list(data.discover(root))
-
-
-@st.cache_data(show_spinner="Reading the dataset…", max_entries=16)
-def _inspect(path: str, signature: tuple):
-    from lab import data
-
-    return data.inspect(path)
-
-
-def discover() -> list:
-    root = state.data_root()
-    if not root.is_dir():
-        return []
-    return _discover(str(root), _signature(root, depth=3))
-
-
-def info_for(path: str | Path | None):
-    """The DatasetInfo of a dataset folder, or None when it is gone or unreadable."""
-    if not path or not Path(path).is_dir():
-        return None
-    try:
-        return _inspect(str(path), _signature(Path(path)))
-    except LabError:
-        return None
-
-
-def clear_caches() -> None:
-    _discover.clear()
-    _inspect.clear()
-    _strip.clear()
-
-
-def ensure_chosen() -> None:
-    """Chooses the default dataset (the built-in digits if there, else the first) when none is chosen yet."""
-    if state.get(state.DATASET):
-        return
-    datasets = [info for info in discover() if info.classes and info.image_size and not info.errors]
-    if datasets:
-        preferred = next((i for i in datasets if i.name == SAMPLE_DIGITS), datasets[0])
-        choose(str(preferred.path))
-
-
-def target() -> tuple[list[int], int] | None:
-    """(input shape, class count) for the chosen dataset with its loading parameters, or None."""
-    info = info_for(state.get(state.DATASET))
-    if info is None:
-        return None
-    params = state.get(state.LOAD_PARAMS) or {}
-    if not (params.get("image_size") or info.image_size) or not info.classes:
-        return None
-    height, width = params.get("image_size") or info.image_size
-    mode = params.get("color_mode") or info.color_mode
-    return [int(height), int(width), 1 if mode == "grayscale" else 3], len(info.classes)
-
-
 # --- choosing ---------------------------------------------------------------------------------------------------
 
 def _say(kind: str, text: str) -> None:
     st.session_state.setdefault(MESSAGES, []).append((kind, text))
 
 
-def adapt_spec() -> None:
-    """Makes the session's spec follow the chosen dataset; says what changed."""
-    from lab.ui import architecture
-
-    spec = st.session_state.get(state.SPEC)
-    if not isinstance(spec, dict):
-        architecture.current_spec()  # starts from the recommended preset, adapted
-        spec = st.session_state[state.SPEC]
-        _say("info", f"The network starts from the “{architecture.DEFAULT_PRESET}” preset, with input "
+def follow_dataset() -> None:
+    """The network follows the chosen dataset (the session adapts it); says what changed."""
+    fresh = not session.has_network()
+    spec = session.network()
+    notes = session.pop_notes()
+    if fresh:
+        _say("info", f"The network starts from the “{session.DEFAULT_PRESET}” preset, with input "
                      f"{widgets.shape_text(spec.get('input_shape'))} and {spec['layers'][-1].get('units')} "
                      "output classes to match this dataset.")
         return
-    new, notes = architecture.adapted(spec)
-    if notes:
-        architecture.replace_spec(new)
-        for note in notes:
-            _say("info", "Network: " + note)
+    for note in notes:
+        _say("info", "Network: " + note)
+
+
+def clear_caches() -> None:
+    data_folders.clear()
+    _strip.clear()
 
 
 def choose(path: str) -> None:
-    st.session_state[state.DATASET] = str(path)
-    st.session_state.pop(state.LOAD_PARAMS, None)
+    session.choose_dataset(path)
     for key in ("ds_native", "ds_h", "ds_w", "ds_color"):
         st.session_state.pop(key, None)
 
@@ -153,12 +74,12 @@ def make_sample_digits(place) -> Path | None:
                 "ready to train on. This takes a moment, once.", icon="✏️")
         bar = st.progress(0.0, text="Starting…")
         try:
-            path = sample_digits.ensure(state.data_root(), progress=widgets.progress_callback(bar))
+            path = sample_digits.ensure(data_root(), progress=widgets.progress_callback(bar))
         except LabError as error:
             st.error(str(error))
             return None
         except OSError as error:
-            st.error(f"Cannot write the dataset into {state.data_root()}: {error.strerror or error}; "
+            st.error(f"Cannot write the dataset into {data_root()}: {error.strerror or error}; "
                      "check that the folder is writable.")
             return None
         bar.progress(1.0, text="Done.")
@@ -201,7 +122,7 @@ def _import_csv(upload, name: str, split: str, replace: bool, place) -> None:
     from lab.data import csv_import
     from lab.data.folders import WouldReplace
 
-    out = state.data_root() / safe_name(name)
+    out = data_root() / safe_name(name)
     bar = place.progress(0.0, text="Reading the CSV…")
     upload.seek(0)
     try:
@@ -220,7 +141,7 @@ def _import_zip(upload, name: str, replace: bool, place) -> None:
     from lab.data import zip_import
     from lab.data.folders import WouldReplace
 
-    out = state.data_root() / safe_name(name)
+    out = data_root() / safe_name(name)
     bar = place.progress(0.0, text="Unpacking…")
     try:
         source = _save_upload(upload, ".zip")
@@ -243,7 +164,7 @@ def _import_zip(upload, name: str, replace: bool, place) -> None:
 def import_section() -> None:
     st.subheader("Add a dataset")
     csv_tab, zip_tab, built_in_tab = st.tabs(["Kaggle CSV", "Zip of class folders", "Built-in digits"])
-    root = state.data_root()
+    root = data_root()
     with csv_tab:
         st.caption("A CSV like Kaggle's Sign Language MNIST: a `label` column, then one column per pixel "
                    "(784 for 28 × 28). Import the train file as **Train** and the test file as **Test** "
@@ -410,8 +331,8 @@ def show_samples(info) -> None:
 
 
 def load_params(info) -> dict:
-    """The loading parameter widgets; stores the resolved values in ``state.LOAD_PARAMS``."""
-    saved = state.get(state.LOAD_PARAMS) or {}
+    """The loading parameter widgets; stores the resolved values in the session."""
+    saved = session.load_params()
     native_h, native_w = (int(v) for v in info.image_size)
     saved_size = saved.get("image_size") or [native_h, native_w]
 
@@ -456,43 +377,43 @@ def load_params(info) -> dict:
     st.caption(f"The network gets **{size[0]} × {size[1]} × {1 if params['color_mode'] == 'grayscale' else 3}** "
                f"inputs; {int(round(100 * (1 - val)))}% of Train is used to learn, "
                f"{int(round(100 * val))}% to validate.")
-    st.session_state[state.LOAD_PARAMS] = params
+    session.set_load_params(params)
     return params
 
 
 def render() -> None:
     st.title("Dataset")
     st.caption("Pick the images to learn from. Folders under "
-               f"`{state.data_root()}/` are datasets: `Train/<class>/*.png` (and `Test/<class>/*.png`).")
+               f"`{data_root()}/` are datasets: `Train/<class>/*.png` (and `Test/<class>/*.png`).")
     messages = st.container()
-    datasets = discover()
+    datasets = data_folders.discover()
     if not datasets and not st.session_state.get(AUTOGEN_TRIED):
         st.session_state[AUTOGEN_TRIED] = True
         path = make_sample_digits(messages)
         if path is not None:
             choose(str(path))
-            datasets = discover()
+            datasets = data_folders.discover()
             _say("success", f"Made the built-in dataset in {path}. It is chosen below; the Architecture and "
                             "Train pages are ready to use it.")
     if not datasets:
-        st.warning(f"No dataset in `{state.data_root()}/` yet. Import one below, or make the built-in digits.")
+        st.warning(f"No dataset in `{data_root()}/` yet. Import one below, or make the built-in digits.")
         import_section()
         tf_loader.start()
         return
 
     paths = [str(info.path) for info in datasets]
     by_path = {str(info.path): info for info in datasets}
-    chosen = state.get(state.DATASET)
+    chosen = session.dataset()
     if chosen not in by_path:
         preferred = next((p for p in paths if Path(p).name == SAMPLE_DIGITS), paths[0]) if chosen is None else paths[0]
         if chosen is not None:
             _say("warning", f"The dataset {chosen} is gone; using {Path(preferred).name} instead.")
         choose(preferred)
-    st.session_state["ds_pick"] = st.session_state[state.DATASET]
+    st.session_state["ds_pick"] = session.dataset()
     st.selectbox("Dataset", paths, key="ds_pick", on_change=_on_pick,
                  format_func=lambda p: f"{by_path[p].name}  ·  {len(by_path[p].classes)} classes",
-                 help=f"Every folder of class folders under {state.data_root()}/.")
-    info = by_path[st.session_state[state.DATASET]]
+                 help=f"Every folder of class folders under {data_root()}/.")
+    info = by_path[session.dataset()]
     show_info(info)
     if getattr(info, "errors", None) or not info.classes or not info.image_size:
         st.divider()
@@ -512,7 +433,7 @@ def render() -> None:
     with params_col:
         st.subheader("Loading parameters")
         load_params(info)
-    adapt_spec()
+    follow_dataset()
 
     st.subheader("Samples")
     show_samples(info)

@@ -14,10 +14,9 @@ import numpy as np
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from lab import shapes
 from lab import spec as specs
 from lab.errors import LabError
-from lab.ui import state, tf_loader, widgets
+from lab.ui import session, tf_loader, widgets
 
 SLIDING = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
@@ -179,7 +178,7 @@ def _files(folder: Path, limit: int = 50) -> list[Path]:
 
 def sample_image(height: int, width: int, channels: int) -> tuple[np.ndarray, str]:
     """The chosen sample as the network's input would be (H, W, C float 0..255), and where it comes from."""
-    dataset = state.get(state.DATASET)
+    dataset = session.dataset()
     picture = None
     source = ""
     if dataset and Path(dataset).is_dir():
@@ -226,16 +225,11 @@ def twin(spec: dict, index: int, everywhere: bool) -> tuple[dict, dict]:
 
 
 def _train_both(same: dict, valid: dict, epochs: int) -> list:
-    from lab.train.job import TrainConfig, manager
+    from lab.train.job import manager
 
-    params = state.get(state.LOAD_PARAMS) or {}
     jobs = []
     for padding, version in (("same", same), ("valid", valid)):
-        config = TrainConfig(data_path=str(state.get(state.DATASET)), spec=version, epochs=int(epochs),
-                             batch_size=int(params.get("batch_size", 32)), seed=int(params.get("seed", 1337)),
-                             validation_split=float(params.get("validation_split", 0.2)),
-                             runs_root=str(state.runs_root()), name=f"padding {padding}",
-                             image_size=params.get("image_size"), color_mode=params.get("color_mode"))
+        config = session.train_config(version, epochs=int(epochs), name=f"padding {padding}")
         jobs.append(manager().submit(config))
     return jobs
 
@@ -251,11 +245,11 @@ def train_section(spec: dict, index: int) -> None:
     same, valid = twin(spec, index, everywhere)
     problems = []
     for name, version in (("same", same), ("valid", valid)):
-        report = specs.check(version)
+        report = session.check(version).report
         problems += [f"The “{name}” version: {p.message}" for p in report.errors]
     for problem in problems:
         st.error(problem, icon="⛔")
-    dataset = state.get(state.DATASET)
+    dataset = session.dataset()
     if not dataset:
         st.info("Choose a dataset on the Dataset page first.")
     submitted = st.button("Train both", key="pad_train", type="primary", disabled=bool(problems) or not dataset,
@@ -277,16 +271,14 @@ def train_section(spec: dict, index: int) -> None:
 # --- the page ---------------------------------------------------------------------------------------------------
 
 def render() -> None:
-    from lab.ui import architecture, dataset
-
-    dataset.ensure_chosen()
+    session.ensure_dataset()
     st.title("Padding: same vs valid")
     st.markdown("A window (a Conv2D kernel or a pooling window) slides over the image. With **valid** it only "
                 "goes where it fits, so the output shrinks. With **same** a border of zeros is added first, so "
                 "(with stride 1) the output keeps the input's height and width.")
-    spec = architecture.current_spec()
-    table = shapes.table(spec)
-    candidates = [i for i, layer in enumerate(spec["layers"]) if layer.get("type") in SLIDING
+    spec = session.network()
+    table = session.check().table
+    candidates = [i for i, layer in enumerate(spec["layers"]) if table is not None and layer.get("type") in SLIDING
                   and i < len(table.rows) and table.rows[i].input_shape is not None
                   and len(table.rows[i].input_shape) == 3]
     if not candidates:
@@ -321,7 +313,7 @@ def render() -> None:
         version["padding"] = padding
         trial = copy.deepcopy(spec)
         trial["layers"][index] = version
-        row = shapes.table(trial).rows[index]
+        row = session.check(trial).table.rows[index]
         with column, st.container(border=True, key=f"pad_box_{padding}"):
             current = " :blue-badge[your network]" if layer.get("padding", "valid") == padding else ""
             st.markdown(f"#### padding = \"{padding}\"{current}")

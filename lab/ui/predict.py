@@ -11,8 +11,9 @@ from pathlib import Path
 import streamlit as st
 
 from lab.errors import LabError
+from lab.paths import runs_root
 from lab.predict import open_image
-from lab.ui import charts, state
+from lab.ui import charts, session
 
 SOURCES = ["Draw", "Upload", "Webcam"]
 INVERT_CHOICES = ["auto", "invert", "keep"]
@@ -98,21 +99,21 @@ def load_model(run) -> object:
 
 
 def _choose_run():
-    """The run picked for prediction, synchronised with state.RUN; None (with a message) when there is none."""
+    """The run picked for prediction, synchronised with the session's run; None (with a message) when there is none."""
     from lab.train.runs import list_runs, load_run
+    from lab.train.status import ACTIVE
 
-    infos = [info for info in list_runs(state.runs_root())
-             if info.has_model and info.status not in ("queued", "running", "stopping")]
+    infos = [info for info in list_runs(runs_root()) if info.has_model and info.status not in ACTIVE]
     if not infos:
         st.info("There is no trained model yet. Train one on the Train page; when a run finishes, its best model "
                 "can be tried here.")
         return None
     by_path = {str(info.path): info for info in infos}
     options = list(by_path)
-    chosen = state.get(state.RUN)
+    chosen = session.run()
     if chosen not in by_path:
         chosen = options[0]
-        state.put(state.RUN, chosen)
+        session.choose_run(chosen)
     if st.session_state.get("predict_run") != chosen:
         st.session_state["predict_run"] = chosen
 
@@ -124,7 +125,7 @@ def _choose_run():
         return f"{info.name} · {info.dataset or '?'}{accuracy}{status}"
 
     st.selectbox("Model (a trained run)", options, key="predict_run", format_func=label,
-                 on_change=lambda: state.put(state.RUN, st.session_state["predict_run"]))
+                 on_change=lambda: session.choose_run(st.session_state["predict_run"]))
     try:
         return load_run(chosen)
     except LabError as error:

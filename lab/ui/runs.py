@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from lab.errors import LabError
-from lab.train.runs import ACTIVE
-from lab.ui import charts, state
+from lab.paths import runs_root
+from lab.train.status import ACTIVE
+from lab.ui import charts, session
 
 if TYPE_CHECKING:  # imported where used, like the charts: the first page draws without it
     import pandas as pd
@@ -313,13 +314,13 @@ def _shown_image(name) -> bool:
 def _downloads(run) -> None:
     cols = st.columns(3)
     from lab.train import runs as run_files
-    from lab.train.job import is_active_run
+    from lab.train.status import is_training
 
     model_path = run.path / run_files.MODEL
     if model_path.is_file():
         cols[0].download_button("⬇ model.keras", model_path.read_bytes(), file_name=f"{run.id}.keras",
                                 mime="application/octet-stream", key="runs_dl_model")
-    elif run_files.model_file(run.path) is not None and not is_active_run(run.path):
+    elif run_files.model_file(run.path) is not None and not is_training(run.path):
         # A run stopped by a crash or a kill keeps its best weights; model.keras is made from them on request.
         if cols[0].button("Make model.keras from the best weights", key="runs_make_model",
                           help="This run ended before its model file was written; its best weights are kept."):
@@ -361,7 +362,7 @@ def _rename(run_id: str) -> None:
     from lab.train.runs import rename_run
 
     try:
-        info = rename_run(state.runs_root() / run_id, st.session_state.get(f"runs_name_{run_id}", ""))
+        info = rename_run(runs_root() / run_id, st.session_state.get(f"runs_name_{run_id}", ""))
     except LabError as error:
         st.session_state[NOTICE] = ("error", str(error))
         return
@@ -384,7 +385,7 @@ def _delete(run_id: str, name: str) -> None:
     from lab.train.runs import delete_run
 
     st.session_state.pop(CONFIRM_DELETE, None)
-    root = state.runs_root()
+    root = runs_root()
     path = root / run_id
     if not path.exists() and not path.is_symlink():
         st.session_state[NOTICE] = ("warning", f"The run {_escape(name)} ({run_id}) is no longer in {root}, so nothing "
@@ -395,8 +396,8 @@ def _delete(run_id: str, name: str) -> None:
     except LabError as error:
         st.session_state[NOTICE] = ("error", str(error))
         return
-    if state.get(state.RUN) in (str(path), str(path.resolve())):
-        st.session_state.pop(state.RUN, None)
+    if session.run() in (str(path), str(path.resolve())):
+        session.forget_run()
     st.session_state[NOTICE] = ("success", f"Deleted {_escape(name)} ({run_id}).")
 
 
@@ -428,7 +429,7 @@ def _notice(infos_by_id: dict) -> None:
     pending = st.session_state.get(CONFIRM_DELETE)
     if pending is not None and pending not in infos_by_id:
         st.session_state.pop(CONFIRM_DELETE, None)
-        st.warning(f"The run {pending} you asked to delete is no longer in {state.runs_root()}, so nothing was "
+        st.warning(f"The run {pending} you asked to delete is no longer in {runs_root()}, so nothing was "
                    "deleted.")
 
 
@@ -442,7 +443,7 @@ def render() -> None:
     from lab.train.runs import list_runs
 
     st.title("Runs")
-    infos = list_runs(state.runs_root())
+    infos = list_runs(runs_root())
     by_id = {info.id: info for info in infos}
     _notice(by_id)
     if not infos:

@@ -12,9 +12,10 @@ from pathlib import Path
 import streamlit as st
 
 from lab.errors import LabError
-from lab.ui import charts, state
+from lab.train.snapshot import Snapshot
+from lab.train.status import ACTIVE
+from lab.ui import charts, session
 
-ACTIVE = ("queued", "running", "stopping")
 MONITORS = ["val_loss", "val_accuracy", "loss", "accuracy"]
 LAST_JOB = "train_last_job"  # the Job this session started most recently (an object held only for display)
 
@@ -25,18 +26,18 @@ def _manager():
     return job.manager()
 
 
-def _snapshot(job) -> dict:
+def _snapshot(job) -> Snapshot:
     try:
-        return job.snapshot() or {}
+        return job.snapshot()
     except Exception as error:  # a broken snapshot must not take the page down
-        return {"status": "failed", "error": f"The job's progress could not be read: {error}"}
+        return Snapshot(status="failed", error=f"The job's progress could not be read: {error}")
 
 
 def shown_job():
     """The job to show: this session's if still waiting or training, else the one training, else the newest."""
     manager = _manager()
     mine = st.session_state.get(LAST_JOB)
-    if mine is not None and _snapshot(mine).get("status") in ACTIVE:
+    if mine is not None and _snapshot(mine).status in ACTIVE:
         return mine
     current = manager.current()
     if current is not None:
@@ -104,24 +105,15 @@ def blockers(dataset, spec, batch_size: int | None = None) -> list[str]:
     if not spec:
         reasons.append("Choose or build a model on the Architecture page first.")
     else:
-        from lab.spec import check
-
-        report = check(spec) if batch_size is None else check(spec, batch_size=batch_size)
+        report = session.check(spec, batch_size).report
         for problem in report.errors:
             where = f"Layer {problem.layer}: " if problem.layer else ""
             reasons.append(f"{where}{problem.message}")
     return reasons
 
 
-def _submit(dataset: str, spec: dict, load_params: dict, settings: dict):
-    from lab.train.job import TrainConfig
-
-    extra = {}
-    for key in ("image_size", "color_mode", "validation_split"):
-        if load_params.get(key) is not None:
-            extra[key] = list(load_params[key]) if key == "image_size" else load_params[key]
-    config = TrainConfig(data_path=str(dataset), spec=spec, runs_root=str(state.runs_root()), **settings, **extra)
-    return _manager().submit(config)
+def _submit(spec: dict, settings: dict):
+    return _manager().submit(session.train_config(spec, **settings))
 
 
 # --- live view ----------------------------------------------------------------------------------------------------
@@ -144,10 +136,10 @@ def _percent(value) -> str:
     return f"{value:.1%}" if isinstance(value, (int, float)) and value == value else "–"
 
 
-def progress_text(snap: dict) -> tuple[float, str]:
-    epoch, epochs = int(snap.get("epoch") or 0), int(snap.get("epochs") or 0)
-    batch, batches = int(snap.get("batch") or 0), int(snap.get("batches") or 0)
-    status = snap.get("status", "")
+def progress_text(snap: Snapshot) -> tuple[float, str]:
+    epoch, epochs = snap.epoch, snap.epochs
+    batch, batches = snap.batch, snap.batches or 0
+    status = snap.status
     if status == "queued":
         return 0.0, "Waiting for the job ahead to finish"
     done = 0.0
@@ -160,35 +152,32 @@ def progress_text(snap: dict) -> tuple[float, str]:
     if batches:
         parts.append(f"batch {batch}/{batches}")
     if status in ACTIVE:
-        parts.append(f"elapsed {_duration(snap.get('elapsed'))}")
-        if snap.get("eta") is not None:
-            parts.append(f"about {_duration(snap.get('eta'))} left")
+        parts.append(f"elapsed {_duration(snap.elapsed)}")
+        if snap.eta is not None:
+            parts.append(f"about {_duration(snap.eta)} left")
     return done, " · ".join(parts)
 
 
-def _diagnostics(snap: dict) -> None:
-    for item in snap.get("diagnostics") or []:
-        if not isinstance(item, dict):
-            item = item.to_dict() if hasattr(item, "to_dict") else {"message": str(item)}
-        title = item.get("title")
-        text = f"**{title}.** {item.get('message', '')}" if title else item.get("message", "")
-        (st.error if item.get("level") == "error" else st.warning)(text, icon="⚠️")
+def _diagnostics(snap: Snapshot) -> None:
+    for item in snap.diagnostics:
+        text = f"**{item.title}.** {item.message}"
+        (st.error if item.level == "error" else st.warning)(text, icon="⚠️")
 
 
-def _messages(snap: dict) -> None:
-    messages = [m for m in snap.get("messages") or [] if m]
+def _messages(snap: Snapshot) -> None:
+    messages = [m for m in snap.messages if m]
     if messages:
-        with st.expander(f"Messages ({len(messages)})", expanded=snap.get("status") == "failed"):
+        with st.expander(f"Messages ({len(messages)})", expanded=snap.status == "failed"):
             for message in messages[-20:]:
-                st.markdown(f"- {message if isinstance(message, str) else message.get('text', message)}")
+                st.markdown(f"- {message}")
 
 
-def _summary(snap: dict) -> None:
+def _summary(snap: Snapshot) -> None:
     from lab.train import runs
 
-    run_dir = snap.get("run_dir")
+    run_dir = snap.run_dir
     info = runs.run_info(run_dir) if run_dir else None
-    history = snap.get("history") or []
+    history = snap.history
     best_val = info.best_val_accuracy if info else None
     if best_val is None and history:
         key = charts.accuracy_key(history[-1].keys())
@@ -197,24 +186,22 @@ def _summary(snap: dict) -> None:
     cols = st.columns(4)
     cols[0].metric("Best validation accuracy", _percent(best_val))
     cols[1].metric("Test accuracy", _percent(info.test_accuracy if info else None))
-    cols[2].metric("Epochs", f"{len(history)}/{snap.get('epochs') or '–'}")
-    cols[3].metric("Time", _duration(snap.get("elapsed")))
+    cols[2].metric("Epochs", f"{len(history)}/{snap.epochs or '–'}")
+    cols[3].metric("Time", _duration(snap.elapsed))
     if run_dir and info is not None and info.has_model:
         if st.button("Predict with this model →", key="train_goto_predict", type="primary"):
-            state.put(state.RUN, str(run_dir))
-            from lab.ui import predict
-
-            st.switch_page(st.Page(predict.render, title="Predict", url_path="predict"))
+            session.choose_run(str(run_dir))
+            session.switch_to("predict")
 
 
 def job_view(job) -> None:
     """Status, progress, chart, diagnostics and, at the end, the summary of one job."""
     snap = _snapshot(job)
-    status = snap.get("status", "unknown")
+    status = snap.status
     active = status in ACTIVE
-    name = snap.get("name") or Path(snap.get("run_dir") or "").name or "this run"
+    name = snap.name or Path(snap.run_dir or "").name or "this run"
     if status == "queued":
-        place = snap.get("queue_position")
+        place = snap.queue_position
         st.info(f"Queued{f' (place {place} in the queue)' if place else ''}: another run is training; this one "
                 "starts when it ends.", icon="⏳")
     elif status == "running":
@@ -223,16 +210,16 @@ def job_view(job) -> None:
     elif status == "stopping":
         st.warning("Stopping after the current batch…", icon="✋")
     elif status == "stopped":
-        st.info(f"Stopped by you after {len(snap.get('history') or [])} full epoch(s). The best model so far was "
-                f"kept in {snap.get('run_dir')}.", icon="✋")
+        st.info(f"Stopped by you after {len(snap.history)} full epoch(s). The best model so far was "
+                f"kept in {snap.run_dir}.", icon="✋")
     elif status == "finished":
         st.success(f"Finished **{name}**.", icon="✅")
     elif status in ("failed", "error"):
-        st.error(snap.get("error") or "Training failed; see the messages below.")
+        st.error(snap.error or "Training failed; see the messages below.")
     else:
         st.info(f"Status: {status}.")
-    if snap.get("error") and status not in ("failed", "error"):
-        st.error(snap["error"])
+    if snap.error and status not in ("failed", "error"):
+        st.error(snap.error)
 
     fraction, text = progress_text(snap)
     if active or status == "stopped":
@@ -244,9 +231,9 @@ def job_view(job) -> None:
     _diagnostics(snap)
     if status in ("finished", "stopped"):
         _summary(snap)
-    frame = charts.live_frame(snap.get("batch_log") or [], snap.get("history") or [], snap.get("batches"))
+    frame = charts.live_frame(snap.batch_log, snap.history, snap.batches)
     if not frame.empty:
-        planned = snap.get("epochs") if active else None  # a finished run's axis ends at its last epoch
+        planned = snap.epochs if active else None  # a finished run's axis ends at its last epoch
         st.altair_chart(charts.training_chart(frame, epochs=planned), width="stretch")
     elif active:
         st.caption("The chart appears after the first batch.")
@@ -254,17 +241,14 @@ def job_view(job) -> None:
 
 
 def render() -> None:
-    from lab.ui import architecture
-    from lab.ui import dataset as dataset_page
-
     st.title("Train")
     # Whichever page a person opens first, training starts from a dataset and a network that fit each other.
-    dataset_page.ensure_chosen()
-    dataset = state.get(state.DATASET)
-    spec = architecture.current_spec()
-    load_params = dict(state.get(state.LOAD_PARAMS) or {})
+    session.ensure_dataset()
+    dataset = session.dataset()
+    spec = session.network()
+    load_params = session.load_params()
     job = shown_job()
-    active = job is not None and _snapshot(job).get("status") in ACTIVE
+    active = job is not None and _snapshot(job).status in ACTIVE
 
     live_area = st.container()
     with st.expander("Settings", expanded=not active):
@@ -279,7 +263,7 @@ def render() -> None:
                           help=reasons[0] if reasons else "Trains in the background; the page stays usable.")
     if start and not reasons:
         try:
-            new_job = _submit(dataset, spec, load_params, settings)
+            new_job = _submit(spec, settings)
         except LabError as error:
             st.error(str(error))
         else:
@@ -296,7 +280,7 @@ def render() -> None:
         def live() -> None:
             current = shown_job()
             job_view(current)
-            if active and _snapshot(current).get("status") not in ACTIVE:
+            if active and _snapshot(current).status not in ACTIVE:
                 st.rerun()  # the job ended: redraw the page once, without the timer
 
         live()

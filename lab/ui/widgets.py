@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from lab import shapes
-from lab.spec import Report, check, ints, times
+from lab.shapes import Table
+from lab.spec import Report, ints, times
 
 ERROR_BG = "rgba(255, 43, 43, 0.16)"
 ERROR_FG = "rgb(220, 38, 38)"
@@ -66,16 +66,12 @@ def _cell(text: str, style: str = "") -> str:
     return f'<td style="padding:4px 8px;vertical-align:top;{style}">{text}</td>'
 
 
-def shape_table_html(spec: dict, report: Report | None = None) -> str:
+def shape_table_html(spec: dict, report: Report, result: Table | None) -> str:
     """The shape table as an HTML <table>: Input row first, one row per layer, totals at the bottom.
 
-    A layer with an error gets a red row and its message; a layer with a warning a yellow note.
+    ``report`` and ``result`` are the spec's check and shape table (``lab.ui.session.check``). A layer with an
+    error gets a red row and its message; a layer with a warning a yellow note.
     """
-    report = report if report is not None else check(spec)
-    try:
-        result = shapes.table(spec)
-    except Exception:  # noqa: BLE001 - malformed arguments: the report says which
-        result = None
     errors: dict[int, list[str]] = {}
     warnings: dict[int, list[str]] = {}
     for problem in report.errors:
@@ -133,8 +129,8 @@ def shape_table_html(spec: dict, report: Report | None = None) -> str:
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-def shape_table(spec: dict, report: Report | None = None) -> None:
-    st.markdown(shape_table_html(spec, report), unsafe_allow_html=True)
+def shape_table(spec: dict, report: Report, result: Table | None) -> None:
+    st.markdown(shape_table_html(spec, report, result), unsafe_allow_html=True)
 
 
 def progress_callback(bar) -> Callable:

@@ -9,8 +9,11 @@ Fixtures
 - ``app_url`` (module scope): base URL of a fresh ``streamlit run streamlit_app.py`` child process.
 - ``browser`` (session scope): headless Chromium; ``webcam_browser``: one whose camera plays ``webcam_y4m``.
 - ``page``: a new page (1400×1000) in ``browser``; ``webcam_page``: the same in ``webcam_browser``.
-- ``screenshot(page, name)``: saves ``test-artifacts/<name>.png`` and returns its path.
-- ``write_y4m(path, rgb)``: writes a still picture as a Y4M video for the fake webcam.
+- ``shoot(page, name)``: saves ``test-artifacts/<name>.png`` and returns its path; ``settle(page)`` waits until
+  Streamlit finished running the script.
+
+The plain helpers these fixtures use (the tiny dataset, the fake webcam video, waiting for the app) live in
+``_harness.py``, which tests import too.
 
 Every test in this folder is marked ``browser`` and skipped, with the reason, when Chromium or Playwright
 is missing.
@@ -20,22 +23,26 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from _harness import (
+    ARTIFACTS,
+    CHROMIUM,
+    FAKE_CAMERA,
+    FLAGS,
+    ROOT,
+    free_port,
+    make_tiny_dataset,
+    screenshot,
+    wait_for_app,
+    wait_healthy,
+    write_y4m,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path(os.environ.get("CNN_LAB_CHROMIUM", "/usr/bin/chromium"))
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 HERE = Path(__file__).resolve().parent
 
 
@@ -64,22 +71,6 @@ def pytest_collection_modifyitems(config, items):
 
 # --- data -------------------------------------------------------------------------------------------------------
 
-def make_tiny_dataset(folder: Path, classes=tuple("0123456789"), train: int = 8, test: int = 3) -> Path:
-    """28×28 grayscale images of simple bright shapes on black: enough for the pages to have something to show."""
-    rng = np.random.default_rng(0)
-    for split, count in (("Train", train), ("Test", test)):
-        for number, cls in enumerate(classes):
-            target = folder / split / cls
-            target.mkdir(parents=True, exist_ok=True)
-            for i in range(count):
-                image = np.zeros((28, 28), dtype=np.uint8)
-                top, left = 4 + rng.integers(0, 4), 4 + rng.integers(0, 4)
-                image[top:top + 16, left + number:left + number + 4] = 255
-                image[top + (number % 3) * 6:top + (number % 3) * 6 + 4, left:left + 16] = 200
-                Image.fromarray(image, "L").save(target / f"{i}.png")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def lab_data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("Data")
@@ -93,27 +84,6 @@ def lab_runs(tmp_path_factory) -> Path:
 
 
 # --- the server ---------------------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer at {url} within {timeout:.0f} s")
-
 
 @pytest.fixture(scope="module")
 def lab_workspace(tmp_path_factory) -> Path:
@@ -183,26 +153,6 @@ def browser(_playwright):
     instance.close()
 
 
-def write_y4m(path: Path, rgb: np.ndarray, frames: int = 30) -> Path:
-    """A Y4M video (4:2:0) that shows the picture ``rgb`` (H×W×3 uint8, even sizes) for ``frames`` frames."""
-    rgb = np.asarray(rgb, dtype=np.float32)
-    height, width = rgb.shape[:2]
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    u = (b - y) * 0.564 + 128
-    v = (r - y) * 0.713 + 128
-    planes = [np.clip(y, 0, 255).astype(np.uint8)]
-    for chroma in (u, v):
-        small = chroma.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
-        planes.append(np.clip(small, 0, 255).astype(np.uint8))
-    frame = b"FRAME\n" + b"".join(p.tobytes() for p in planes)
-    with open(path, "wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            out.write(frame)
-    return path
-
-
 @pytest.fixture(scope="session")
 def webcam_y4m(tmp_path_factory) -> Path:
     """A 640×480 video of a bright vertical bar on black; override for another picture."""
@@ -213,8 +163,7 @@ def webcam_y4m(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def webcam_browser(_playwright, webcam_y4m):
-    instance = _launch(_playwright, ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                        f"--use-file-for-fake-video-capture={webcam_y4m}"])
+    instance = _launch(_playwright, [*FAKE_CAMERA, f"--use-file-for-fake-video-capture={webcam_y4m}"])
     yield instance
     instance.close()
 
@@ -242,26 +191,6 @@ def webcam_page(webcam_browser, app_url):
     context, page = _new_page(webcam_browser, app_url)
     yield page
     context.close()
-
-
-def screenshot(page, name: str, full_page: bool = True) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
-
-
-def wait_for_app(page, timeout: float = 60_000) -> None:
-    """Waits until Streamlit finished the script run: no "Running" status, no placeholder skeletons."""
-    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout)
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]')
-              && !document.querySelector('[data-testid="stSkeleton"]')
-              && !Array.from(document.querySelectorAll('[data-testid="stStatusWidget"]'))
-                    .some(e => /Running/i.test(e.innerText))""",
-        timeout=timeout)
-    page.wait_for_timeout(300)
 
 
 @pytest.fixture

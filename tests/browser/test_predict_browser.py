@@ -10,8 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _harness import FAKE_CAMERA, open_page, wait_for_pictures  # noqa: E402
-from conftest import CHROMIUM, FLAGS, write_y4m  # noqa: E402
+from _harness import CHROMIUM, FAKE_CAMERA, FLAGS, open_page, wait_for_pictures, write_y4m  # noqa: E402
 from ui_support import make_dataset, train_run  # noqa: E402
 
 

@@ -1,0 +1,65 @@
+"""The datasets under the data root, read once and cached until their folders change."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from lab.errors import LabError
+from lab.paths import data_root
+
+
+def signature(folder: Path, depth: int = 2) -> tuple:
+    """Modification times of a folder tree down to class folders: cheap, and changes when files come or go."""
+    items = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return ()
+    for entry in entries:
+        if entry.is_dir():
+            try:
+                items.append((entry.name, entry.stat().st_mtime_ns,
+                              signature(Path(entry.path), depth - 1) if depth > 1 else ()))
+            except OSError:
+                continue
+    return tuple(items)
+
+
+@st.cache_data(show_spinner="Looking for datasets…", max_entries=8)
+def _discover(root: str, stamp: tuple) -> list:
+    from lab import data
+
+    return list(data.discover(root))
+
+
+@st.cache_data(show_spinner="Reading the dataset…", max_entries=16)
+def _inspect(path: str, stamp: tuple):
+    from lab import data
+
+    return data.inspect(path)
+
+
+def discover() -> list:
+    """The DatasetInfo of every dataset under the data root."""
+    root = data_root()
+    if not root.is_dir():
+        return []
+    return _discover(str(root), signature(root, depth=3))
+
+
+def info_for(path: str | Path | None):
+    """The DatasetInfo of a dataset folder, or None when it is gone or unreadable."""
+    if not path or not Path(path).is_dir():
+        return None
+    try:
+        return _inspect(str(path), signature(Path(path)))
+    except LabError:
+        return None
+
+
+def clear() -> None:
+    _discover.clear()
+    _inspect.clear()
