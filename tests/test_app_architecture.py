@@ -335,6 +335,33 @@ def test_spec_survives_leaving_the_page():
     assert app.radio(key=f"arch_{uids(app)[index]}_padding").value == "valid"
 
 
+def test_switching_to_portuguese_keeps_the_picked_layer_its_values_and_the_network(data_root):
+    from ui_support import APP, make_dataset, open_page
+
+    make_dataset(data_root, "tiny")
+    app = AppTest.from_file(APP, default_timeout=60)
+    open_page(app, "architecture")
+    index, uid = first_conv(app)
+    app.number_input(key=f"arch_{uid}_filters").set_value(12).run()
+    app.radio(key=f"arch_{uid}_padding").set_value("valid").run()
+    app.number_input(key=f"arch_{uid}_kernel_size_w").set_value(5).run()
+    before = json.loads(json.dumps(spec(app)))
+    assert any(s.value.startswith("Layers") for s in app.subheader)
+
+    app.selectbox(key=session.LANGUAGE_PICK).set_value("pt-BR").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.session_state[session.LANGUAGE] == "pt-BR"
+    assert any(s.value == "Camadas" for s in app.subheader)  # the page speaks Portuguese now
+    assert app.radio(key="arch_layer").value == uid and uids(app)[index] == uid
+    assert app.number_input(key=f"arch_{uid}_filters").value == 12
+    assert app.radio(key=f"arch_{uid}_padding").value == "valid"
+    assert app.number_input(key=f"arch_{uid}_kernel_size_w").value == 5
+    assert app.number_input(key=f"arch_{uid}_kernel_size_w").label == "kernel_size · largura"
+    assert spec(app) == before
+    assert table_rows(app)[index + 1]["shape"] == "26 × 24 × 12"
+    assert "12 filtros 3×5, valid, relu" in layer_list(app)[index]
+
+
 # --- the padding page ---------------------------------------------------------------------------------------------
 
 def padding_page():
@@ -348,10 +375,6 @@ def test_padding_arithmetic_and_feature_maps():
 
     from lab.ui import padding
 
-    assert padding.same_padding(28, 3, 1) == (1, 1)
-    assert padding.same_padding(28, 4, 1) == (1, 2)  # the odd extra zero goes after, as in TensorFlow
-    assert padding.same_padding(28, 2, 2) == (0, 0)
-    assert padding.valid_dropped(28, 3, 2) == 1 and padding.valid_dropped(28, 3, 1) == 0
     image = np.random.default_rng(0).uniform(0, 255, (28, 28, 1)).astype(np.float32)
     conv = {"type": "Conv2D", "filters": 4, "kernel_size": [3, 3], "strides": [1, 1]}
     assert [m.shape for _, m in padding.feature_maps(image, conv, "same")] == [(28, 28)] * 4
@@ -365,7 +388,13 @@ def test_padding_arithmetic_and_feature_maps():
     (_, mean), = padding.feature_maps(np.ones((5, 5, 1), np.float32), average, "same")
     assert mean.shape == (3, 3) and np.allclose(mean, 1.0)  # padded zeros are not averaged in
     picture = padding.padding_picture(image, conv, "same", target=300)
-    assert picture.size[0] > 28 * 2
+    assert picture.size == (30 * 10, 30 * 10)  # one zero on each side, 10 pixels a cell
+    wide = {"type": "Conv2D", "filters": 4, "kernel_size": [4, 4]}
+    assert padding.padding_picture(image, wide, "same", target=300).size == (31 * 9, 31 * 9)  # the odd zero after
+    assert padding.padding_picture(image, wide, "valid", target=300).size == (28 * 10, 28 * 10)
+    (_, strided), = padding.feature_maps(image, {"type": "MaxPooling2D", "pool_size": [3, 3], "strides": [2, 2]},
+                                         "valid")
+    assert strided.shape == (13, 13)
 
 
 def test_padding_page_shows_both_outputs_and_queues_twin_trainings(tmp_path, monkeypatch):
@@ -392,7 +421,7 @@ def test_padding_page_shows_both_outputs_and_queues_twin_trainings(tmp_path, mon
     assert "28 × 28 × 32" in outputs[0] and "26 × 26 × 32" in outputs[1]
     assert len(app.get("image")) >= 2 + 8
     assert app.session_state["dataset"] == str(tmp_path / "Data" / "digits")
-    app.radio(key="pad_scope").set_value("every Conv2D and pooling layer").run()
+    app.radio(key="pad_scope").set_value("every").run()
     app.button(key="pad_train").click().run()
     assert not app.exception
     assert [c.name for c in submitted] == ["padding same", "padding valid"]

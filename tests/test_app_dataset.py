@@ -253,3 +253,60 @@ def test_tf_loader_records_that_tensorflow_was_not_imported_before_start(monkeyp
     assert tf_loader.enabled() is False
     monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "1")
     assert tf_loader.enabled() is True
+
+
+def dataset_page_in_portuguese():
+    from lab import i18n
+    from lab.ui import dataset
+
+    i18n.use("pt-BR")
+    try:
+        dataset.render()
+    finally:
+        i18n.use(None)
+
+
+def test_the_import_speaks_portuguese(data_root):
+    make_dataset(data_root / "animals")
+    make_dataset(data_root / "sign_mnist", classes=("A", "B", "C"), size=(28, 28), mode="L", test=0)
+    app = AppTest.from_function(dataset_page_in_portuguese, default_timeout=60).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title[0].value == "Conjunto de dados"
+    app.file_uploader(key="ds_csv_file").set_value(("sign_mnist_train.csv", csv_bytes(), "text/csv")).run()
+    assert texts(app.warning) == [f"{data_root / 'sign_mnist' / 'Train'} já existe e contém 12 imagens em 3 classes."]
+    assert app.checkbox(key="ds_csv_replace").label == "Substituir as imagens de Train que já existem"
+    app.checkbox(key="ds_csv_replace").check().run()
+    app.button(key="ds_csv_go").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert texts(app.success) == [f"Importação concluída: 4 imagens em 3 classes, de sign_mnist_train.csv para "
+                                  f"{data_root / 'sign_mnist' / 'Train'}."]
+
+
+def test_a_refused_zip_import_names_the_checkbox_in_the_readers_language(data_root):
+    from lab import i18n
+    from lab.ui import dataset
+
+    make_dataset(data_root / "shapes")
+    before = sorted(p.relative_to(data_root).as_posix() for p in data_root.rglob("*"))
+
+    class Upload(io.BytesIO):
+        name = "shapes.zip"
+
+    class Place:
+        """Where the page draws the progress bar."""
+
+        def progress(self, *args, **kwargs):
+            return self
+
+    payload = zip_bytes({"A/1.png": png_bytes()})
+    refusals = {}
+    for lang in ("en", "pt-BR"):
+        with i18n.speaking(lang), pytest.raises(LabError) as refusal:
+            dataset._import_zip(Upload(payload), "shapes", False, Place())
+        refusals[lang] = str(refusal.value)
+    assert refusals["en"].endswith("18 images in 3 classes; importing would replace them. Tick “Replace the "
+                                   "existing dataset” to replace them, or pick another name.")
+    assert refusals["pt-BR"].endswith("18 imagens em 3 classes; importar substituiria esse conteúdo. Marque "
+                                      "“Substituir o conjunto de dados que já existe” para substituir esse "
+                                      "conteúdo, ou escolha outro nome.")
+    assert sorted(p.relative_to(data_root).as_posix() for p in data_root.rglob("*")) == before

@@ -3,12 +3,14 @@ choice; switching keeps the network and the address follows."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 from ui_support import APP, make_dataset, open_page, tiny_spec
 
 from lab import i18n
-from lab.ui import session
+from lab.ui import autosave, session
 
 PORTUGUESE_TITLES = {"dataset": "Conjunto de dados", "architecture": "Arquitetura", "train": "Treinar"}
 
@@ -88,3 +90,24 @@ def test_a_thread_without_a_page_speaks_the_environments_language(data):
     start({"lang": "pt-BR"})  # installs the page's resolver
     assert i18n.language() == "en"  # CNN_LAB_LANG of the tests: no session answers outside a script run
     assert i18n.t("common.language") == "Language"
+
+
+def test_the_workspace_messages_speak_the_pages_language(data):
+    key = start().query_params["net"]  # the first visit saves the default network
+    again = start({"lang": "pt-BR", "net": key})
+    layers = len(again.session_state[session.SPEC]["layers"])
+    assert [toast.value for toast in again.toast] == [
+        f"A rede deste link está de volta ({layers} camadas). As anteriores estão em Arquitetura → Histórico."]
+    lost = start({"lang": "pt-BR", "dataset": "sumiu"})
+    said = [w.value for w in lost.warning]
+    assert any(text.startswith("O conjunto de dados “sumiu” indicado no endereço não está em ") for text in said)
+
+
+def test_history_times_speak_the_current_language():
+    now = time.mktime((2026, 11, 27, 15, 0, 0, 0, 0, -1))
+    march = time.mktime((2026, 3, 3, 14, 2, 0, 0, 0, -1))
+    assert [autosave.when(now - 10, now), autosave.when(now - 300, now), autosave.when(march, now)] == [
+        "just now", "5 min ago", "03 Mar 14:02"]
+    with i18n.speaking("pt-BR"):
+        assert [autosave.when(now - 10, now), autosave.when(now - 300, now), autosave.when(march, now)] == [
+            "agora mesmo", "há 5 min", "03 mar 14:02"]

@@ -97,6 +97,11 @@ def portuguese(lab, monkeypatch):
     monkeypatch.setenv("CNN_LAB_DATA", str(root / "Data"))
     monkeypatch.setenv("CNN_LAB_RUNS", str(root / "runs"))
     monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "0")
+    from lab.train import job
+    from lab.train.manager import JobManager
+
+    fresh = JobManager()  # no job an earlier test left in the process-wide manager shows up in English
+    monkeypatch.setattr(job, "manager", lambda: fresh)
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["lang"] = "pt-BR"
     at.run()

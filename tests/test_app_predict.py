@@ -54,7 +54,7 @@ def test_latest_finished_run_is_chosen(env):
 
 def test_upload_png_gives_a_prediction(env):
     at = predict_page()
-    at.radio(key="predict_source").set_value("Upload").run()
+    at.radio(key="predict_source").set_value("upload").run()
     upload = at.file_uploader(key="predict_upload")
     rng = np.random.default_rng(5)
     upload.set_value([("square.png", png_bytes(square_image(rng)), "image/png"),
@@ -68,7 +68,7 @@ def test_upload_png_gives_a_prediction(env):
 
 def test_non_image_upload_gets_a_clear_message(env):
     at = predict_page()
-    at.radio(key="predict_source").set_value("Upload").run()
+    at.radio(key="predict_source").set_value("upload").run()
     at.file_uploader(key="predict_upload").set_value(("notes.png", b"this is not a picture", "image/png"))
     at.run()
     assert not at.exception
@@ -84,7 +84,7 @@ def test_huge_image_gets_a_clear_message(env):
     buf = io.BytesIO()
     Image.new("L", (8000, 8000)).save(buf, "PNG")
     at = predict_page()
-    at.radio(key="predict_source").set_value("Upload").run()
+    at.radio(key="predict_source").set_value("upload").run()
     at.file_uploader(key="predict_upload").set_value(("huge.png", buf.getvalue(), "image/png"))
     at.run()
     assert not at.exception
@@ -93,7 +93,7 @@ def test_huge_image_gets_a_clear_message(env):
 
 def test_webcam_photo_gives_a_prediction(env):
     at = predict_page()
-    at.radio(key="predict_source").set_value("Webcam").run()
+    at.radio(key="predict_source").set_value("webcam").run()
     at.camera_input(key="predict_camera").set_value(("shot.jpg", jpeg_bytes(big_square(240)), "image/jpeg"))
     at.run()
     assert not at.exception
@@ -130,3 +130,16 @@ def test_blank_canvas_gets_a_clear_message(env):
     assert not at.exception
     assert guesses(at) == []
     assert at.info, "an empty drawing must say so"
+
+
+def test_the_chosen_input_survives_a_switch_to_portuguese(env):
+    at = predict_page()
+    at.radio(key="predict_source").set_value("webcam").run()
+    at.radio(key="predict_invert").set_value("keep").run()
+    at.sidebar.selectbox(key=session.LANGUAGE_PICK).set_value("pt-BR").run()
+    assert not at.exception, [e.value for e in at.exception]
+    source, invert = at.radio(key="predict_source"), at.radio(key="predict_invert")
+    assert (source.value, source.label, source.options) == ("webcam", "Imagem de", ["Desenho", "Arquivo", "Webcam"])
+    assert (invert.value, invert.options) == ("keep", ["Automático", "Inverter", "Não inverter"])
+    assert at.camera_input(key="predict_camera").label == "Tire uma foto"
+    assert any("Take Photo" in i.value and "câmera" in i.value for i in at.info)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -110,3 +111,52 @@ def test_train_opened_first_starts_from_the_dataset_and_the_recommended_network(
     spec = at.session_state[session.SPEC]
     assert spec["input_shape"] == [28, 28, 1] and spec["layers"][-1]["units"] == 2
     assert not start_button(at).disabled
+
+
+def test_a_finished_run_speaks_portuguese_in_its_status_summary_and_chart(dirs):
+    from test_app_portuguese import english_on
+
+    from lab.train.job import manager
+
+    data, _ = dirs
+    folder = make_dataset(data)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["lang"] = "pt-BR"
+    open_page(at, "train")
+    at.session_state[session.DATASET] = str(folder)
+    at.session_state[session.SPEC] = tiny_spec()
+    at.session_state[session.LOAD_PARAMS] = {"batch_size": 8, "validation_split": 0.25}
+    at.run()
+    at.text_input(key="train_name").set_value("quadrados")
+    at.number_input(key="train_epochs").set_value(1)
+    start_button(at).click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert manager().wait_idle(180), "training did not finish within 3 minutes"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s.value for s in at.success] == ["**quadrados** terminou."]
+    assert {"Melhor acurácia de validação", "Acurácia de teste", "Épocas", "Tempo"} <= {m.label for m in at.metric}
+    assert any(b.label == "Prever com este modelo →" for b in at.button)
+    charts = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    titles, legend = chart_words(json.loads(charts[0].proto.spec))
+    assert titles >= {"perda", "acurácia", "época", "curva"} and not titles & {"loss", "accuracy", "epoch"}
+    assert legend == {"treino (por lote)", "treino (suavizado)", "treino (por época)", "validação (por época)"}
+    assert english_on(at) == []
+
+
+def chart_words(spec) -> tuple[set[str], set[str]]:
+    """The titles (axes, panels, tooltips) and the colour legend's names in a Vega-Lite spec."""
+    titles, legend = set(), set()
+    nodes = [spec]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, list):
+            nodes.extend(node)
+        elif isinstance(node, dict):
+            if isinstance(node.get("title"), str):
+                titles.add(node["title"])
+            if node.get("field") == "series" and isinstance(node.get("scale"), dict):
+                legend.update(node["scale"].get("domain") or [])
+            nodes.extend(node.values())
+    return titles, legend

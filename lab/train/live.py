@@ -201,11 +201,11 @@ class Job:
 
     def open_run(self, run_dir: Path, meta: dict) -> None:
         """The run folder exists: the run store counts it as training until the job ends."""
-        self.run_dir = run_dir
         status.mark_training(run_dir)
         with self._lock:
             self._meta = dict(meta)
-        self.write_meta()
+        runs.write_json_atomic(run_dir / runs.META, dict(meta))
+        self.run_dir = run_dir  # only now does the snapshot name the folder: its record is on disk
 
     def fit_begins(self) -> None:
         with self._lock:

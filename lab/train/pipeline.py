@@ -80,7 +80,6 @@ def train(job: Job, extra_callbacks: list) -> None:
     preprocessing = dict(loaded.preprocessing or {})
     preprocessing.setdefault("image_size", list(loaded.input_shape[:2]))
     preprocessing.setdefault("color_mode", "grayscale" if loaded.input_shape[2] == 1 else "rgb")
-    runs.write_json_atomic(run_dir / runs.SPEC, spec)
     job.open_run(run_dir, {
         "name": job.name,
         "id": run_dir.name,
@@ -99,6 +98,7 @@ def train(job: Job, extra_callbacks: list) -> None:
         "strategy": {"name": distribute.strategy_name(strategy), "replicas": int(strategy.num_replicas_in_sync)},
         **runs.process_tag(),
     })
+    runs.write_json_atomic(run_dir / runs.SPEC, spec)
 
     max_pixel = _max_pixel(train_data, tf)
     if max_pixel is not None:

@@ -20,10 +20,11 @@ from typing import Any
 
 import streamlit as st
 
-from lab import presets
+from lab import codegen, layers, presets
 from lab import spec as specs
 from lab.errors import LabError
-from lab.spec import LAYER_TYPES, Arg
+from lab.i18n import t
+from lab.layers import LAYER_TYPES, Arg
 from lab.ui import autosave, session, tf_loader, widgets
 
 UIDS = "_arch_uids"      # list[str], one per layer of the session's network
@@ -34,7 +35,7 @@ UPLOADED = "_arch_uploaded"  # file_id of the last spec upload handled
 SELECTED = "_arch_selected"  # uid of the layer whose settings are shown
 PICK = "arch_layer"          # the layer list (a radio); SELECTED is the value that counts
 
-NONE = "(none)"
+NONE = "(none)"  # the option value of an empty choice; shown in words
 
 LIMITS = {"filters": 1024, "units": 8192, "height": 1024, "width": 1024}
 PAIR_LIMIT = 64
@@ -81,8 +82,8 @@ def selected_uid() -> str | None:
     uid = st.session_state.get(SELECTED)
     if uid in uids:
         return uid
-    layers = session.network()["layers"]
-    uid = next((u for u, layer in zip(uids, layers) if layer.get("type") == "Conv2D"), uids[0] if uids else None)
+    stack = session.network()["layers"]
+    uid = next((u for u, layer in zip(uids, stack) if layer.get("type") == "Conv2D"), uids[0] if uids else None)
     if uid is not None:
         _select(uid)
     return uid
@@ -108,7 +109,8 @@ def _remove(index: int) -> None:
     _commit(spec, uids)
     if uids:
         _select(uids[min(index, len(uids) - 1)])
-    st.session_state.setdefault(NOTES, []).append(f"Removed layer {index + 1} ({removed.get('type')}).")
+    st.session_state.setdefault(NOTES, []).append(
+        t("ui_architecture.note.removed", number=index + 1, type=removed.get("type")))
 
 
 def _duplicate(index: int) -> None:
@@ -128,16 +130,16 @@ def _add() -> None:
     kind = st.session_state.get("arch_add_type", "Conv2D")
     position = int(st.session_state.get("arch_add_pos", len(uids)))
     position = max(0, min(position, len(uids)))
-    spec["layers"].insert(position, specs.new_layer(kind))
+    spec["layers"].insert(position, layers.new_layer(kind))
     uids.insert(position, _new_uid())
     _commit(spec, uids)
     _select(uids[position])
-    st.session_state.setdefault(NOTES, []).append(f"Added a {kind} layer as layer {position + 1}.")
+    st.session_state.setdefault(NOTES, []).append(t("ui_architecture.note.added", type=kind, number=position + 1))
 
 
 def _load_preset() -> None:
     name = st.session_state.get("arch_preset", session.DEFAULT_PRESET)
-    session.replace_network(presets.load(name), [f"Loaded the preset “{name}”."])
+    session.replace_network(presets.load(name), [t("ui_architecture.note.preset", name=name)])
 
 
 def _handle_upload() -> None:
@@ -145,14 +147,14 @@ def _handle_upload() -> None:
     if upload is None or st.session_state.get(UPLOADED) == upload.file_id:
         return
     st.session_state[UPLOADED] = upload.file_id
-    _replace_from(lambda: parse_spec(upload.getvalue(), upload.name), f"Loaded the spec from {upload.name}.")
+    _replace_from(lambda: parse_spec(upload.getvalue(), upload.name),
+                  t("ui_architecture.note.uploaded", file=upload.name))
 
 
 def _restore_earlier() -> None:
     key = st.session_state.get("arch_history")
     if key:
-        _replace_from(lambda: autosave.fetch(key),
-                      f"Restored your earlier network {key}. The one you had before is kept in History.")
+        _replace_from(lambda: autosave.fetch(key), t("ui_architecture.note.restored", key=key))
 
 
 def _replace_from(load, note: str) -> None:
@@ -171,9 +173,9 @@ def history_box() -> None:
     entries = autosave.history()
     current_key = autosave.network_key(session.network())
     earlier = [entry for entry in entries if entry.key != current_key]
-    with st.expander(f"History: your earlier networks ({len(earlier)})", icon=":material/history:"):
+    with st.expander(t("ui_architecture.history.title", count=len(earlier)), icon=":material/history:"):
         if not earlier:
-            st.caption("Every network you build is saved as you go; earlier ones will be listed here.")
+            st.caption(t("ui_architecture.history.empty"))
             return
         labels = {entry.key: f"{autosave.when(entry.saved_at)} · {entry.summary}" for entry in earlier}
         stale = st.session_state.get("_arch_history_for") != current_key
@@ -181,50 +183,28 @@ def history_box() -> None:
             st.session_state["arch_history"] = earlier[0].key  # the network just before this one
             st.session_state["_arch_history_for"] = current_key
         pick, go = st.columns([5, 1], vertical_alignment="bottom")
-        pick.selectbox("Go back to", list(labels), key="arch_history", format_func=labels.get,
-                       help="Saved automatically as you edit (one entry per minute of editing, up to 50).")
-        go.button("Restore", key="arch_history_restore", on_click=_restore_earlier, width="stretch",
-                  help="Replaces the layers below; the current network stays in this list.")
+        pick.selectbox(t("ui_architecture.history.pick"), list(labels), key="arch_history", format_func=labels.get,
+                       help=t("ui_architecture.history.pick_help"))
+        go.button(t("ui_architecture.history.restore"), key="arch_history_restore", on_click=_restore_earlier,
+                  width="stretch", help=t("ui_architecture.history.restore_help"))
 
 
-def parse_spec(data: bytes, name: str = "the file") -> dict:
+def parse_spec(data: bytes, name: str) -> dict:
     """A spec from uploaded JSON bytes; LabError with the reason when it is not a usable spec."""
     spec = specs.load_text(data, name)
     if "layers" not in spec:
-        raise LabError(f"{name} is JSON but not a spec: it needs an object with input_shape, layers and compile.")
+        raise LabError(t("ui_architecture.upload.not_a_spec", file=name))
     spec, _ = session.fitted(spec)
     report = session.check(spec).report
     if report.errors:
-        more = f" (and {len(report.errors) - 1} more problem(s))" if len(report.errors) > 1 else ""
-        raise LabError(f"{name} is not a valid spec: {report.errors[0].message}{more}")
+        if len(report.errors) > 1:
+            raise LabError(t("ui_architecture.upload.invalid_more", file=name, problem=report.errors[0].message,
+                             more=len(report.errors) - 1))
+        raise LabError(t("ui_architecture.upload.invalid", file=name, problem=report.errors[0].message))
     return spec
 
 
 # --- one argument, one widget -----------------------------------------------------------------------------------
-
-def _choices(check) -> tuple[str, ...] | None:
-    """The allowed values of a one_of / optional_one_of check, read from its closure."""
-    for cell in getattr(check, "__closure__", None) or ():
-        value = cell.cell_contents
-        if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
-            return value
-        if callable(value):
-            found = _choices(value)
-            if found:
-                return found
-    return None
-
-
-def _kind(arg: Arg) -> str:
-    check = arg.check
-    for name in ("positive_int", "positive_pair", "optional_pair", "boolean", "number", "rate", "positive_number",
-                 "optional_int", "factor", "optional_factor"):
-        if check is getattr(specs, name):
-            return name
-    if _choices(check):
-        return "optional_choice" if arg.check(None) is None else "choice"
-    return "json"
-
 
 def _as_range(value) -> tuple[float, float]:
     if isinstance(value, (list, tuple)):
@@ -237,11 +217,11 @@ def _same(kind: str, a, b) -> bool:
     if a is None or b is None:
         return a is None and b is None
     try:
-        if kind in ("positive_pair", "optional_pair"):
+        if kind in (layers.PAIR, layers.OPTIONAL_PAIR):
             return specs.ints(a) == specs.ints(b)
-        if kind in ("factor", "optional_factor"):
+        if kind in (layers.RANGE, layers.OPTIONAL_RANGE):
             return all(math.isclose(x, y, abs_tol=1e-9) for x, y in zip(_as_range(a), _as_range(b)))
-        if kind in ("number", "rate", "positive_number"):
+        if kind in (layers.NUMBER, layers.RATE, layers.POSITIVE):
             return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-15)
     except (TypeError, ValueError, IndexError):
         return False
@@ -253,96 +233,88 @@ def _init(key: str, value) -> None:
         st.session_state[key] = value
 
 
-def _label(name: str) -> str:
-    return name
-
-
 def _pair(key: str, name: str, arg: Arg, value) -> list[int]:
     h, w = specs.ints(value)
     _init(f"{key}_h", min(max(h, 1), PAIR_LIMIT))
     _init(f"{key}_w", min(max(w, 1), PAIR_LIMIT))
     left, right = st.columns(2)
     with left:
-        h = st.number_input(f"{_label(name)} · height", 1, PAIR_LIMIT, step=1, key=f"{key}_h", help=arg.help)
+        h = st.number_input(t("ui_architecture.arg.height", name=name), 1, PAIR_LIMIT, step=1, key=f"{key}_h",
+                            help=arg.help)
     with right:
-        w = st.number_input(f"{_label(name)} · width", 1, PAIR_LIMIT, step=1, key=f"{key}_w", help=arg.help)
+        w = st.number_input(t("ui_architecture.arg.width", name=name), 1, PAIR_LIMIT, step=1, key=f"{key}_w",
+                            help=arg.help)
     return [int(h), int(w)]
 
 
 def _range(key: str, name: str, arg: Arg, value) -> list[float]:
     low, high = _as_range(value)
     _init(key, (max(-1.0, min(low, 1.0)), max(-1.0, min(high, 1.0))))
-    low, high = st.slider(_label(name) + " (low, high)", -1.0, 1.0, step=0.01, key=key, help=arg.help)
+    low, high = st.slider(t("ui_architecture.arg.range", name=name), -1.0, 1.0, step=0.01, key=key,
+                          help=arg.help)
     return [round(float(low), 4), round(float(high), 4)]
 
 
 def arg_widget(uid: str, layer_type: str, name: str, arg: Arg, value) -> Any:
     """Draws the widget for one constructor argument and returns its current value (spec form)."""
     key = f"arch_{uid}_{name}"
-    kind = _kind(arg)
+    kind = arg.widget
     helptext = arg.help or None
-    if kind == "positive_int":
+    if kind == layers.WHOLE:
         _init(key, int(value) if isinstance(value, int) and value > 0 else 1)
-        return int(st.number_input(_label(name), 1, max(LIMITS.get(name, 4096), int(st.session_state[key])),
+        return int(st.number_input(name, 1, max(LIMITS.get(name, 4096), int(st.session_state[key])),
                                    step=1, key=key, help=helptext))
-    if kind == "positive_pair":
+    if kind == layers.PAIR:
         return _pair(key, name, arg, value)
-    if kind == "optional_pair":
+    if kind == layers.OPTIONAL_PAIR:
         _init(f"{key}_auto", value is None)
-        auto = st.checkbox(f"{_label(name)}: same as the pool size", key=f"{key}_auto",
-                           help="Keras default: the window moves by its own size, so windows do not overlap.")
+        auto = st.checkbox(t("ui_architecture.arg.same_as_pool", name=name), key=f"{key}_auto",
+                           help=t("ui_architecture.arg.same_as_pool_help"))
         if auto:
             return None
         return _pair(key, name, arg, value if value is not None else [2, 2])
-    if kind in ("choice", "optional_choice"):
-        choices = list(_choices(arg.check))
-        options = ([NONE] if kind == "optional_choice" else []) + choices
+    if kind in (layers.CHOICE, layers.OPTIONAL_CHOICE):
+        options = ([NONE] if kind == layers.OPTIONAL_CHOICE else []) + list(arg.choices)
         current = NONE if value is None else value
         _init(key, current if current in options else options[0])
+        # the words are fixed while drawing: a format_func may also be called outside the page's run
+        words = {option: t("ui_architecture.arg.none") if option == NONE else option for option in options}
         if name == "padding":
-            picked = st.radio(_label(name), options, horizontal=True, key=key, help=helptext)
+            picked = st.radio(name, options, horizontal=True, key=key, help=helptext, format_func=words.get)
         else:
-            picked = st.selectbox(_label(name), options, key=key, help=helptext)
+            picked = st.selectbox(name, options, key=key, help=helptext, format_func=words.get)
         return None if picked == NONE else picked
-    if kind == "boolean":
+    if kind == layers.SWITCH:
         _init(key, bool(value))
-        return bool(st.checkbox(_label(name), key=key, help=helptext))
-    if kind == "rate":
+        return bool(st.checkbox(name, key=key, help=helptext))
+    if kind == layers.RATE:
         _init(key, float(value) if isinstance(value, (int, float)) else 0.0)
-        return float(st.slider(_label(name), 0.0, 0.99, step=0.01, key=key, help=helptext))
-    if kind == "number":
+        return float(st.slider(name, 0.0, 0.99, step=0.01, key=key, help=helptext))
+    if kind == layers.NUMBER:
         _init(key, float(value))
-        return float(st.number_input(_label(name), step=0.001, format="%.6f", key=key, help=helptext))
-    if kind == "positive_number":
+        return float(st.number_input(name, step=0.001, format="%.6f", key=key, help=helptext))
+    if kind == layers.POSITIVE:
         _init(key, float(value))
-        return float(st.number_input(_label(name), min_value=1e-12, step=1e-4, format="%.6f", key=key,
-                                     help=helptext))
-    if kind == "optional_int":
+        return float(st.number_input(name, min_value=1e-12, step=1e-4, format="%.6f", key=key, help=helptext))
+    if kind == layers.SEED:
         _init(key, value)
-        picked = st.number_input(_label(name), min_value=0, step=1, value=None, key=key,
-                                 help=(helptext or "") + " Empty means a new random draw each run.",
-                                 placeholder="random")
+        picked = st.number_input(name, min_value=0, step=1, value=None, key=key,
+                                 help=t("ui_architecture.arg.seed_help", help=arg.help),
+                                 placeholder=t("ui_architecture.arg.seed_placeholder"))
         return None if picked is None else int(picked)
-    if kind == "factor":
+    if kind == layers.RANGE:
         return _range(key, name, arg, value)
-    if kind == "optional_factor":
-        _init(f"{key}_auto", value is None)
-        if st.checkbox(f"{_label(name)}: same as height_factor", key=f"{key}_auto", help=helptext):
-            return None
-        return _range(key, name, arg, value if value is not None else 0.1)
-    text = st.text_input(f"{_label(name)} (JSON)", json.dumps(value), key=key, help=helptext, max_chars=2000)
-    try:
-        return json.loads(text, parse_constant=lambda constant: value)
-    except (ValueError, RecursionError):
-        st.error(f"{name}: not valid JSON; keeping {json.dumps(value)}.")
-        return value
+    _init(f"{key}_auto", value is None)  # layers.OPTIONAL_RANGE
+    if st.checkbox(t("ui_architecture.arg.same_as_height", name=name), key=f"{key}_auto", help=helptext):
+        return None
+    return _range(key, name, arg, value if value is not None else 0.1)
 
 
 def edit_layer(uid: str, layer: dict) -> dict:
     """Widgets for every argument of one layer (shown ones first, the rest under "Advanced")."""
     kind = LAYER_TYPES.get(layer.get("type"))
     if kind is None:
-        st.error(f"Unknown layer type {layer.get('type')!r}; remove this layer.")
+        st.error(t("ui_architecture.unknown_type", type=repr(layer.get("type"))))
         return layer
     new = {"type": kind.name}
     shown = [(n, a) for n, a in kind.args.items() if a.shown]
@@ -354,13 +326,13 @@ def edit_layer(uid: str, layer: dict) -> dict:
         return arg.initial() if arg.required else copy.deepcopy(arg.default)
 
     def store(name: str, arg: Arg, value) -> None:
-        argkind = _kind(arg)
         if name in layer:
-            new[name] = layer[name] if _same(argkind, layer[name], value) else value
-        elif arg.required or not _same(argkind, value, arg.default):
+            new[name] = layer[name] if _same(arg.widget, layer[name], value) else value
+        elif arg.required or not _same(arg.widget, value, arg.default):
             new[name] = value
 
-    wide = [(n, a) for n, a in shown if _kind(a) in ("positive_pair", "optional_pair", "factor", "optional_factor")]
+    wide = [(n, a) for n, a in shown
+            if a.widget in (layers.PAIR, layers.OPTIONAL_PAIR, layers.RANGE, layers.OPTIONAL_RANGE)]
     narrow = [(n, a) for n, a in shown if (n, a) not in wide]
     if narrow:
         columns = st.columns(2 if len(narrow) > 1 else 1)
@@ -370,7 +342,7 @@ def edit_layer(uid: str, layer: dict) -> dict:
     for name, arg in wide:
         store(name, arg, arg_widget(uid, kind.name, name, arg, value_of(name, arg)))
     if hidden:
-        with st.expander("Advanced settings"):
+        with st.expander(t("ui_architecture.advanced")):
             for name, arg in hidden:
                 store(name, arg, arg_widget(uid, kind.name, name, arg, value_of(name, arg)))
     for name in layer:  # keep unknown arguments so that check() can name them
@@ -382,12 +354,12 @@ def edit_layer(uid: str, layer: dict) -> dict:
 # --- compile settings -----------------------------------------------------------------------------------------
 
 OPTIMIZER_HELP = {
-    "sgd": "Plain gradient descent; momentum smooths the steps, Nesterov looks one step ahead.",
-    "adam": "Adapts each weight's step size; a good default (learning rate 0.001).",
-    "adamw": "Adam with decoupled weight decay, which keeps weights small.",
-    "rmsprop": "Divides each step by a running average of recent gradient sizes.",
-    "adagrad": "Steps shrink for weights that have had large gradients.",
-    "adadelta": "Adagrad without a hand-set learning rate schedule; usually needs a learning rate near 1.",
+    "sgd": "ui_architecture.optimizer.sgd",
+    "adam": "ui_architecture.optimizer.adam",
+    "adamw": "ui_architecture.optimizer.adamw",
+    "rmsprop": "ui_architecture.optimizer.rmsprop",
+    "adagrad": "ui_architecture.optimizer.adagrad",
+    "adadelta": "ui_architecture.optimizer.adadelta",
 }
 
 
@@ -420,10 +392,10 @@ def edit_compile(spec: dict) -> dict:
     left, right = st.columns(2)
     with left:
         picked = st.selectbox("optimizer", specs.OPTIMIZERS, key=key + "opt",
-                              help="How the weights are updated from the gradients.")
-        st.caption(OPTIMIZER_HELP.get(picked, ""))
+                              help=t("ui_architecture.compile.optimizer_help"))
+        st.caption(t(OPTIMIZER_HELP[picked]))
         lr = st.number_input("learning_rate", min_value=1e-6, max_value=10.0, step=0.0001, format="%.5f",
-                             key=key + "lr", help="Size of each update step. Adam: 0.001; SGD: 0.01–0.1.")
+                             key=key + "lr", help=t("ui_architecture.compile.learning_rate_help"))
         # Another optimizer keeps only the settings it takes (Adam's beta_1 means nothing to SGD).
         takes = specs.OPTIMIZER_ARGS.get(picked, {})
         new_opt = {k: v for k, v in optimizer.items() if k in takes} if picked == name else {}
@@ -433,21 +405,21 @@ def edit_compile(spec: dict) -> dict:
             _init(key + f"{picked}_momentum",
                   _within(optimizer.get("momentum"), start, 0.0, 0.99) if picked == name else start)
             new_opt["momentum"] = float(st.slider("momentum", 0.0, 0.99, step=0.01, key=key + f"{picked}_momentum",
-                                                  help="How much of the previous step carries into the next."))
+                                                  help=t("ui_architecture.compile.momentum_help")))
         if picked == "sgd":
             _init(key + "nesterov", optimizer.get("nesterov") is True if picked == name else False)
             new_opt["nesterov"] = bool(st.checkbox("nesterov", key=key + "nesterov",
-                                                   help="Nesterov momentum: the gradient is taken one step ahead."))
+                                                   help=t("ui_architecture.compile.nesterov_help")))
         if picked == "adamw":
             _init(key + "wd", _within(optimizer.get("weight_decay"), 0.004, 0.0, 1.0) if picked == name else 0.004)
             new_opt["weight_decay"] = float(st.number_input("weight_decay", 0.0, 1.0, step=0.001, format="%.4f",
                                                             key=key + "wd",
-                                                            help="How strongly weights are pulled towards 0."))
+                                                            help=t("ui_architecture.compile.weight_decay_help")))
     with right:
         new_loss = st.selectbox("loss", specs.LOSSES, key=key + "loss",
-                                help="sparse_categorical_crossentropy for integer labels (what the loader gives).")
+                                help=t("ui_architecture.compile.loss_help"))
         metrics = st.multiselect("metrics", specs.METRICS, key=key + "metrics",
-                                 help="Reported each epoch; they do not change the training.")
+                                 help=t("ui_architecture.compile.metrics_help"))
     settings.update({"optimizer": new_opt, "loss": new_loss, "metrics": list(metrics)})
     return settings
 
@@ -455,30 +427,27 @@ def edit_compile(spec: dict) -> dict:
 # --- the page ---------------------------------------------------------------------------------------------------
 
 def _add_controls(spec: dict) -> None:
-    layers = spec["layers"]
-    groups = {}
-    for kind in LAYER_TYPES.values():
-        groups.setdefault(kind.group, []).append(kind.name)
-    ordered = [name for group in groups.values() for name in group]
-    positions = list(range(len(layers) + 1))
+    stack = spec["layers"]
+    ordered = [kind.name for group in layers.GROUPS for kind in LAYER_TYPES.values() if kind.group_id == group]
+    positions = list(range(len(stack) + 1))
 
-    def where(position: int) -> str:
-        if position == len(layers):
-            return f"{position + 1} · at the end"
-        return f"{position + 1} · before {layers[position].get('type')}"
+    where = {position: t("ui_architecture.add.before", number=position + 1, type=stack[position].get("type"))
+             for position in positions[:-1]}
+    where[len(stack)] = t("ui_architecture.add.at_the_end", number=len(stack) + 1)
+    kinds = {name: f"{name} — {LAYER_TYPES[name].group}" for name in ordered}
 
-    default = max(len(layers) - 1, 0)
+    default = max(len(stack) - 1, 0)
     if st.session_state.get("arch_add_pos") not in positions:
         st.session_state["arch_add_pos"] = default
     type_col, pos_col, button_col = st.columns([3, 3, 1], vertical_alignment="bottom")
     with type_col:
-        st.selectbox("Layer type", ordered, key="arch_add_type",
-                     format_func=lambda n: f"{n} — {LAYER_TYPES[n].group}",
-                     help="Every layer the lab can build; the note below says what it does.")
+        st.selectbox(t("ui_architecture.add.type"), ordered, key="arch_add_type",
+                     format_func=kinds.get, help=t("ui_architecture.add.type_help"))
     with pos_col:
-        st.selectbox("Position", positions, key="arch_add_pos", format_func=where)
+        st.selectbox(t("ui_architecture.add.position"), positions, key="arch_add_pos", format_func=where.get)
     with button_col:
-        st.button("Add", key="arch_add", on_click=_add, type="primary", icon=":material/add:")
+        st.button(t("ui_architecture.add.button"), key="arch_add", on_click=_add, type="primary",
+                  icon=":material/add:")
     st.caption(LAYER_TYPES[st.session_state.get("arch_add_type", "Conv2D")].help)
 
 
@@ -499,8 +468,8 @@ def _layer_messages(spec: dict, report, table) -> tuple[dict[int, list[str]], se
 def _list_label(number: int, layer: dict, count: int, error: bool, warned: bool) -> str:
     """One line of the layer list: number, type and key settings; red with ⛔ when the layer is invalid."""
     kind = str(layer.get("type", "?"))
-    summary = widgets.layer_summary(layer).replace("[", "(").replace("]", ")")
-    head = " · classifier head" if number == count and kind == "Dense" else ""
+    summary = layers.summary(layer).replace("[", "(").replace("]", ")")
+    head = " · " + t("ui_architecture.classifier_head") if number == count and kind == "Dense" else ""
     text = f"{number} · **{kind}**" + (f" — {summary}" if summary else "") + head
     if error:
         return f":red[⛔ {text}]"
@@ -511,15 +480,14 @@ def _layer_list(spec: dict, selected: str | None, errors: dict[int, list[str]], 
     """Every layer as one line; picking one shows its settings below."""
     uids = st.session_state[UIDS]
     if not uids:
-        st.info("No layers yet: add one below.", icon="ℹ️")
+        st.info(t("ui_architecture.list.empty"), icon="ℹ️")
         return
     count = len(uids)
     labels = {uid: _list_label(n, layer, count, n in errors, n in warned)
               for n, (uid, layer) in enumerate(zip(uids, spec["layers"]), start=1)}
     st.session_state[PICK] = selected  # the labels change with the settings; the selection follows the uid
-    st.radio("Pick a layer to see and change its settings", uids, key=PICK, format_func=labels.__getitem__,
-             on_change=_on_pick, width="stretch",
-             help="Only the picked layer's settings are shown; every other layer keeps its values.")
+    st.radio(t("ui_architecture.list.pick"), uids, key=PICK, format_func=labels.__getitem__, on_change=_on_pick,
+             width="stretch", help=t("ui_architecture.list.pick_help"))
 
 
 def _layer_panel(spec: dict, uid: str) -> tuple[dict, Any]:
@@ -531,21 +499,22 @@ def _layer_panel(spec: dict, uid: str) -> tuple[dict, Any]:
     layer = spec["layers"][index]
     kind = LAYER_TYPES.get(layer.get("type"))
     with st.container(border=True, key="arch_panel"):
-        head = " · classifier head" if index == count - 1 and layer.get("type") == "Dense" else ""
-        st.markdown(f"**Layer {index + 1} of {count}: {layer.get('type')}**{head}"
+        head = " · " + t("ui_architecture.classifier_head") if index == count - 1 and layer.get("type") == "Dense" \
+            else ""
+        title = t("ui_architecture.panel.title", number=index + 1, count=count, type=layer.get("type"))
+        st.markdown(f"**{title}**{head}"
                     + (f"  \n<span style='opacity:0.7;font-size:0.9em'>{kind.help}</span>" if kind else ""),
                     unsafe_allow_html=True)
         with st.container(horizontal=True, gap="small", key="arch_actions"):
-            st.button("Up", key="arch_up", icon=":material/arrow_upward:", help="Move this layer up one place",
-                      on_click=_move, args=(index, -1), disabled=index == 0)
-            st.button("Down", key="arch_down", icon=":material/arrow_downward:",
-                      help="Move this layer down one place", on_click=_move, args=(index, 1),
+            st.button(t("ui_architecture.panel.up"), key="arch_up", icon=":material/arrow_upward:",
+                      help=t("ui_architecture.panel.up_help"), on_click=_move, args=(index, -1), disabled=index == 0)
+            st.button(t("ui_architecture.panel.down"), key="arch_down", icon=":material/arrow_downward:",
+                      help=t("ui_architecture.panel.down_help"), on_click=_move, args=(index, 1),
                       disabled=index == count - 1)
-            st.button("Duplicate", key="arch_dup", icon=":material/content_copy:",
-                      help="Insert a copy with the same settings right after it", on_click=_duplicate,
-                      args=(index,))
-            st.button("Remove", key="arch_rm", icon=":material/delete:", help="Remove this layer",
-                      on_click=_remove, args=(index,))
+            st.button(t("ui_architecture.panel.duplicate"), key="arch_dup", icon=":material/content_copy:",
+                      help=t("ui_architecture.panel.duplicate_help"), on_click=_duplicate, args=(index,))
+            st.button(t("ui_architecture.panel.remove"), key="arch_rm", icon=":material/delete:",
+                      help=t("ui_architecture.panel.remove_help"), on_click=_remove, args=(index,))
         edited = edit_layer(uid, layer)
         slot = st.empty()
     return edited, slot
@@ -553,30 +522,25 @@ def _layer_panel(spec: dict, uid: str) -> tuple[dict, Any]:
 
 def _downloads(spec: dict, ok: bool) -> None:
     left, right = st.columns(2)
-    left.download_button("Download spec (JSON)", json.dumps(spec, indent=2) + "\n", file_name="cnn_spec.json",
-                         mime="application/json", key="arch_dl_spec", icon=":material/download:",
-                         width="stretch")
-    try:
-        from lab import codegen
-    except ImportError:
-        right.info("The Keras script export is not available in this version.")
-        return
+    left.download_button(t("ui_architecture.download.spec"), json.dumps(spec, indent=2) + "\n",
+                         file_name="cnn_spec.json", mime="application/json", key="arch_dl_spec",
+                         icon=":material/download:", width="stretch")
     if not ok:
-        right.button("Download Keras script (.py)", disabled=True, key="arch_dl_code_off",
-                     help="Fix the red layers first.", width="stretch")
+        right.button(t("ui_architecture.download.script"), disabled=True, key="arch_dl_code_off",
+                     help=t("ui_architecture.download.fix_first"), width="stretch")
         return
     try:
         script = codegen.to_script(spec)
     except LabError as error:
         right.warning(str(error))
         return
-    right.download_button("Download Keras script (.py)", script, file_name="cnn_model.py", mime="text/x-python",
-                          key="arch_dl_code", icon=":material/code:", width="stretch",
-                          help="A runnable script that builds, trains and saves this model with Keras.")
+    right.download_button(t("ui_architecture.download.script"), script, file_name="cnn_model.py",
+                          mime="text/x-python", key="arch_dl_code", icon=":material/code:", width="stretch",
+                          help=t("ui_architecture.download.script_help"))
 
 
 def render() -> None:
-    st.title("Architecture")
+    st.title(t("ui_architecture.title"))
     st.markdown(
         '<style>div[data-testid="stColumn"]:has(.lab-shape-table){position:sticky;top:3.75rem;'
         "align-self:flex-start;max-height:calc(100vh - 4.5rem);overflow-y:auto;overflow-x:hidden}"
@@ -589,14 +553,12 @@ def render() -> None:
 
     target = session.dataset_target()
     if target is None:
-        st.info("No dataset chosen yet: the input is "
-                f"{widgets.shape_text(spec.get('input_shape'))}. Pick one on the Dataset page and the input and "
-                "the head follow it.", icon="ℹ️")
+        st.info(t("ui_architecture.no_dataset", shape=widgets.shape_text(spec.get("input_shape"))), icon="ℹ️")
     else:
-        st.caption(f"Input {widgets.shape_text(target[0])} and {target[1]} classes come from the dataset "
-                   f"**{session.dataset()}**.")
+        st.caption(t("ui_architecture.from_dataset", shape=widgets.shape_text(target[0]), classes=target[1],
+                     dataset=session.dataset()))
     if st.session_state.get("_arch_upload_error"):
-        st.error(st.session_state["_arch_upload_error"] + " Your current network is unchanged.", icon="⛔")
+        st.error(t("ui_architecture.upload.unchanged", problem=st.session_state["_arch_upload_error"]), icon="⛔")
 
     with st.container(border=True):
         preset_col, upload_col = st.columns([3, 2])
@@ -606,13 +568,14 @@ def render() -> None:
                 st.session_state["arch_preset"] = (session.DEFAULT_PRESET if session.DEFAULT_PRESET in names
                                                    else names[0])
             pick, load = st.columns([3, 1], vertical_alignment="bottom")
-            pick.selectbox("Start from a preset", names, key="arch_preset",
-                           help="Loading a preset replaces the layers below.")
-            load.button("Load", key="arch_load_preset", on_click=_load_preset, width="stretch")
+            pick.selectbox(t("ui_architecture.preset.pick"), names, key="arch_preset",
+                           help=t("ui_architecture.preset.pick_help"))
+            load.button(t("ui_architecture.preset.load"), key="arch_load_preset", on_click=_load_preset,
+                        width="stretch")
             st.caption(presets.describe(st.session_state["arch_preset"]))
         with upload_col:
-            st.file_uploader("…or load a spec (JSON)", type=["json"], key="arch_upload",
-                             help="A spec downloaded from this page. The current network stays if the file is bad.")
+            st.file_uploader(t("ui_architecture.upload.label"), type=["json"], key="arch_upload",
+                             help=t("ui_architecture.upload.help"))
         history_box()
 
     editor_and_table()
@@ -629,22 +592,21 @@ def editor_and_table() -> None:
 
     editor, table_col = st.columns([4, 5], gap="medium")
     with editor:
-        st.subheader("Layers")
-        st.caption("Pick a layer, change a value, and the table beside updates at once. "
-                   "Keras argument names are used throughout.")
+        st.subheader(t("ui_architecture.layers.title"))
+        st.caption(t("ui_architecture.layers.caption"))
         list_box = st.container()
-        layers = copy.deepcopy(spec["layers"])
+        edited_layers = copy.deepcopy(spec["layers"])
         slot = None
         if uid is not None:
             index = st.session_state[UIDS].index(uid)
-            layers[index], slot = _layer_panel(spec, uid)
-        st.markdown("**Add a layer**")
+            edited_layers[index], slot = _layer_panel(spec, uid)
+        st.markdown(f"**{t('ui_architecture.add.title')}**")
         _add_controls(spec)
-        st.subheader("Training settings")
+        st.subheader(t("ui_architecture.compile.title"))
         compile_settings = edit_compile(spec)
 
     edited = copy.deepcopy(spec)
-    edited["layers"] = layers
+    edited["layers"] = edited_layers
     edited["compile"] = compile_settings
     _commit(edited, list(st.session_state[UIDS]))
     checked = session.check(edited)
@@ -658,17 +620,16 @@ def editor_and_table() -> None:
             slot.error("\n\n".join(messages), icon="⛔")
 
     with table_col:
-        st.subheader("Shapes and parameters")
+        st.subheader(t("ui_architecture.table.title"))
         for message in (p.message for p in report.errors if p.layer is None):
             st.error(message, icon="⛔")
         widgets.shape_table(edited, report, checked.table)
         for warning in (p.message for p in report.warnings if p.layer is None):
             st.warning(warning)
         if report.ok:
-            st.success("The network is valid: train it on the **Train** page.", icon="✅")
+            st.success(t("ui_architecture.valid"), icon="✅")
         else:
-            st.error(f"Training is off until the {len(report.errors)} problem(s) marked in red are fixed.",
-                     icon="🚫")
+            st.error(t("ui_architecture.invalid", count=len(report.errors)), icon="🚫")
         _downloads(edited, report.ok)
-        st.caption("See what padding does to a real image on the **Padding** page.")
+        st.caption(t("ui_architecture.padding_hint"))
     session.save()

@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from lab.errors import LabError
+from lab.i18n import t
 from lab.paths import data_root
 from lab.workspace import Workspace, network_key
 
@@ -78,8 +79,7 @@ def restore(have_dataset: bool, have_network: bool) -> Restored:
     linked = params.get("dataset")
     folder = _dataset_folder(linked) if linked else None
     if linked and folder is None:
-        _say("warning", f"The dataset “{linked[:80]}” named in the address is not in {data_root()}; "
-                        "pick one on the Dataset page.")
+        _say("warning", t("ui_autosave.dataset_not_here", name=linked[:80], root=data_root()))
     if folder is None and not linked:
         folder = _dataset_folder(saved.dataset)
     dataset = load_params = network = None
@@ -93,11 +93,10 @@ def restore(have_dataset: bool, have_network: bool) -> Restored:
         try:
             network = workspace.fetch(key)
         except LabError as error:
-            _say("warning", f"{error} The page starts from the default network.")
+            _say("warning", t("ui_autosave.default_network", error=error))
         else:
-            origin = "this link" if params.get("net") else "your last session"
-            _say("toast", f"Your network from {origin} is back ({len(network.get('layers') or [])} layers). "
-                          "Earlier ones are under Architecture → History.")
+            back = "ui_autosave.back_from_link" if params.get("net") else "ui_autosave.back_from_last_session"
+            _say("toast", t(back, count=len(network.get("layers") or [])))
     return Restored(dataset, load_params, network)
 
 
@@ -155,9 +154,12 @@ def when(saved_at: float, now: float | None = None) -> str:
     now = time.time() if now is None else now
     age = now - saved_at
     if age < 60:
-        return "just now"
+        return t("ui_autosave.just_now")
     if age < 3600:
-        return f"{int(age // 60)} min ago"
-    if time.localtime(saved_at)[:3] == time.localtime(now)[:3]:
-        return time.strftime("%H:%M", time.localtime(saved_at))
-    return time.strftime("%d %b %H:%M", time.localtime(saved_at))
+        return t("ui_autosave.minutes_ago", minutes=int(age // 60))
+    saved = time.localtime(saved_at)
+    clock = time.strftime("%H:%M", saved)
+    if saved[:3] == time.localtime(now)[:3]:
+        return clock
+    month = t("ui_autosave.months").split()[saved.tm_mon - 1]
+    return f"{saved.tm_mday:02d} {month} {clock}"

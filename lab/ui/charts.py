@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from lab.i18n import t
+
 if TYPE_CHECKING:  # imported where used: the first page draws without them
     import altair as alt
     import pandas as pd
@@ -15,8 +17,12 @@ if TYPE_CHECKING:  # imported where used: the first page draws without them
 
 SMOOTHING = 0.15  # weight of the newest batch in the exponential moving average
 
-SERIES_ORDER = ["training (batch)", "training (smoothed)", "training (epoch)", "validation (epoch)"]
+# The live chart's curves: the value a frame holds, the words of its legend, its colour.
+SERIES = {"batch": "ui_charts.series.batch", "smoothed": "ui_charts.series.smoothed",
+          "epoch": "ui_charts.series.epoch", "validation": "ui_charts.series.validation"}
 SERIES_COLORS = ["#c6dbef", "#3182bd", "#08519c", "#e6550d"]
+METRICS = {"loss": "ui_charts.metric.loss", "accuracy": "ui_charts.metric.accuracy"}
+SPLITS = {"training": "ui_charts.split.training", "validation": "ui_charts.split.validation"}
 
 
 def accuracy_key(keys) -> str | None:
@@ -56,6 +62,8 @@ def _epoch_base(rows: list[dict]) -> int:
 def live_frame(batch_log: list[dict], history: list[dict], batches: int | None = None) -> pd.DataFrame:
     """Long-form curves for the live chart: columns x (epochs, fractional for batches), metric, series, value.
 
+    ``metric`` is "loss" or "accuracy"; ``series`` is a key of ``SERIES``: the words are added when drawing.
+
     ``batch_log`` rows carry ``epoch``, ``batch`` and the running logs Keras reports; ``history`` rows are the
     finished epochs with ``loss``, the accuracy metric and their ``val_`` twins.
     """
@@ -81,38 +89,39 @@ def live_frame(batch_log: list[dict], history: list[dict], batches: int | None =
             raw = [row.get(key) for row in batch_log]
             for x, value, smooth in zip(xs, raw, ema(raw)):
                 if _number(value) is not None:
-                    records.append((x, metric, "training (batch)", float(value)))
+                    records.append((x, metric, "batch", float(value)))
                 if smooth is not None:
-                    records.append((x, metric, "training (smoothed)", smooth))
+                    records.append((x, metric, "smoothed", smooth))
     for index, row in enumerate(history):
         x = float(index + 1)
         for metric, key in metrics:
-            for series, name in (("training (epoch)", key), ("validation (epoch)", f"val_{key}")):
+            for series, name in (("epoch", key), ("validation", f"val_{key}")):
                 value = _number(row.get(name))
                 if value is not None:
                     records.append((x, metric, series, value))
     return pd.DataFrame.from_records(records, columns=["x", "metric", "series", "value"])
 
 
-def _metric_panel(frame: pd.DataFrame, metric: str, title: str, height: int,
-                  epochs: int | None = None) -> alt.LayerChart:
+def _metric_panel(frame: pd.DataFrame, metric: str, height: int, epochs: int | None = None) -> alt.LayerChart:
     import altair as alt
 
-    data = frame[frame["metric"] == metric]
-    color = alt.Color("series:N", scale=alt.Scale(domain=SERIES_ORDER, range=SERIES_COLORS),
+    names = {key: t(word) for key, word in SERIES.items()}
+    title, epoch = t(METRICS[metric]), t("ui_charts.epoch")
+    data = frame[frame["metric"] == metric].assign(series=lambda rows: rows["series"].map(names))
+    color = alt.Color("series:N", scale=alt.Scale(domain=list(names.values()), range=SERIES_COLORS),
                       legend=alt.Legend(title=None, orient="bottom"))
     x_scale = alt.Scale(domain=[0, int(epochs)], nice=False) if epochs else alt.Scale()
-    x = alt.X("x:Q", title="epoch", scale=x_scale, axis=alt.Axis(tickMinStep=1, format="d"))
+    x = alt.X("x:Q", title=epoch, scale=x_scale, axis=alt.Axis(tickMinStep=1, format="d"))
     scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=False)
     y = alt.Y("value:Q", title=title, scale=scale)
-    tooltip = [alt.Tooltip("series:N"), alt.Tooltip("x:Q", title="epoch", format=".2f"),
-               alt.Tooltip("value:Q", format=".4f")]
+    tooltip = [alt.Tooltip("series:N", title=t("ui_charts.curve")), alt.Tooltip("x:Q", title=epoch, format=".2f"),
+               alt.Tooltip("value:Q", title=title, format=".4f")]
     base = alt.Chart(data).encode(x=x, y=y, color=color, tooltip=tooltip)
-    batch = base.transform_filter(alt.datum.series == "training (batch)").mark_line(strokeWidth=1, opacity=0.7)
-    smooth = base.transform_filter(alt.datum.series == "training (smoothed)").mark_line(strokeWidth=2.5)
-    epochs = base.transform_filter(alt.FieldOneOfPredicate(field="series",
-                                                           oneOf=["training (epoch)", "validation (epoch)"]))
-    epoch_lines = epochs.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=60, filled=True))
+    batch = base.transform_filter(alt.datum.series == names["batch"]).mark_line(strokeWidth=1, opacity=0.7)
+    smooth = base.transform_filter(alt.datum.series == names["smoothed"]).mark_line(strokeWidth=2.5)
+    per_epoch = base.transform_filter(alt.FieldOneOfPredicate(field="series",
+                                                              oneOf=[names["epoch"], names["validation"]]))
+    epoch_lines = per_epoch.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=60, filled=True))
     return alt.layer(batch, smooth, epoch_lines).properties(title=title, height=height)
 
 
@@ -123,9 +132,9 @@ def training_chart(frame: pd.DataFrame, height: int = 260, epochs: int | None = 
     """
     import altair as alt
 
-    panels = [_metric_panel(frame, "loss", "loss", height, epochs)]
+    panels = [_metric_panel(frame, "loss", height, epochs)]
     if (frame["metric"] == "accuracy").any():
-        panels.append(_metric_panel(frame, "accuracy", "accuracy", height, epochs))
+        panels.append(_metric_panel(frame, "accuracy", height, epochs))
     return alt.hconcat(*panels).resolve_scale(color="shared")
 
 
@@ -157,21 +166,27 @@ def overlay_chart(frame: pd.DataFrame, height: int = 240) -> alt.HConcatChart:
     """Curves of several runs, one colour per run, dashed for training and solid for validation."""
     import altair as alt
 
+    splits = {key: t(word) for key, word in SPLITS.items()}
+    epoch = t("ui_charts.epoch")
     panels = []
     for metric in ("loss", "accuracy"):
-        data = frame[frame["metric"] == metric]
+        data = frame[frame["metric"] == metric].assign(split=lambda rows: rows["split"].map(splits))
         if data.empty:
             continue
+        title = t(METRICS[metric])
         panels.append(
             alt.Chart(data).mark_line(point=True).encode(
-                x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-                y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+                x=alt.X("epoch:Q", title=epoch, axis=alt.Axis(tickMinStep=1)),
+                y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
                 color=alt.Color("run:N", legend=alt.Legend(orient="bottom", title=None)),
-                strokeDash=alt.StrokeDash("split:N", scale=alt.Scale(domain=["validation", "training"],
+                strokeDash=alt.StrokeDash("split:N", scale=alt.Scale(domain=[splits["validation"],
+                                                                             splits["training"]],
                                                                      range=[[1, 0], [5, 3]]),
                                           legend=alt.Legend(orient="bottom", title=None)),
-                tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
-            ).properties(title=metric, height=height)
+                tooltip=[alt.Tooltip("run:N", title=t("ui_charts.run")),
+                         alt.Tooltip("split:N", title=t("ui_charts.curve")),
+                         alt.Tooltip("epoch:Q", title=epoch), alt.Tooltip("value:Q", title=title, format=".4f")],
+            ).properties(title=title, height=height)
         )
     return alt.hconcat(*panels)
 
@@ -194,13 +209,17 @@ def confusion_chart(frame: pd.DataFrame, class_names: list[str]) -> alt.LayerCha
     import altair as alt
 
     side = max(220, min(640, 26 * len(class_names)))
+    true, predicted = t("ui_charts.confusion.true"), t("ui_charts.confusion.predicted")
+    share = t("ui_charts.confusion.share")
     base = alt.Chart(frame).encode(
-        x=alt.X("predicted:N", sort=class_names, title="predicted"),
-        y=alt.Y("true:N", sort=class_names, title="true"),
+        x=alt.X("predicted:N", sort=class_names, title=predicted),
+        y=alt.Y("true:N", sort=class_names, title=true),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), title="share of row"),
-        tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%")],
+        color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), title=share),
+        tooltip=[alt.Tooltip("true:N", title=true), alt.Tooltip("predicted:N", title=predicted),
+                 alt.Tooltip("count:Q", title=t("ui_charts.confusion.count")),
+                 alt.Tooltip("share:Q", title=share, format=".1%")],
     )
     text = base.mark_text(fontSize=10).encode(
         text=alt.condition(alt.datum.count > 0, alt.Text("count:Q"), alt.value("")),
@@ -216,10 +235,12 @@ def probability_chart(guesses: list[tuple[str, float]], height: int = 170) -> al
 
     frame = pd.DataFrame([{"class": str(c), "probability": float(p)} for c, p in guesses])
     order = list(frame["class"]) if not frame.empty else []
+    probability = t("ui_charts.probability")
     bars = alt.Chart(frame).mark_bar(color="#3182bd").encode(
-        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        x=alt.X("probability:Q", title=probability, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
         y=alt.Y("class:N", sort=order, title=None),
-        tooltip=["class", alt.Tooltip("probability:Q", format=".2%")],
+        tooltip=[alt.Tooltip("class:N", title=t("ui_charts.class")),
+                 alt.Tooltip("probability:Q", title=probability, format=".2%")],
     )
     labels = bars.mark_text(align="left", dx=3, color="black").encode(text=alt.Text("probability:Q", format=".1%"))
     return alt.layer(bars, labels).properties(height=height)

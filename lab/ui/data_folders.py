@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from lab.errors import LabError
+from lab.i18n import t
 from lab.paths import data_root
 
 
@@ -28,14 +29,14 @@ def signature(folder: Path, depth: int = 2) -> tuple:
     return tuple(items)
 
 
-@st.cache_data(show_spinner="Looking for datasets…", max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8)
 def _discover(root: str, stamp: tuple) -> list:
     from lab import data
 
     return list(data.discover(root))
 
 
-@st.cache_data(show_spinner="Reading the dataset…", max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16)
 def _inspect(path: str, stamp: tuple):
     from lab import data
 
@@ -47,7 +48,8 @@ def discover() -> list:
     root = data_root()
     if not root.is_dir():
         return []
-    return _discover(str(root), signature(root, depth=3))
+    with st.spinner(t("ui_dataset.looking")):  # shown only when it takes a while
+        return _discover(str(root), signature(root, depth=3))
 
 
 def info_for(path: str | Path | None):
@@ -55,7 +57,8 @@ def info_for(path: str | Path | None):
     if not path or not Path(path).is_dir():
         return None
     try:
-        return _inspect(str(path), signature(Path(path)))
+        with st.spinner(t("ui_dataset.reading")):
+            return _inspect(str(path), signature(Path(path)))
     except LabError:
         return None
 

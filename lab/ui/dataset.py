@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from lab.errors import LabError
+from lab.i18n import t
 from lab.paths import data_root
 from lab.ui import data_folders, session, tf_loader, widgets
 
@@ -24,6 +25,14 @@ BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512]
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 LOAD_DEFAULTS = {"batch_size": 32, "validation_split": 0.2, "seed": 1337, "shuffle": True}
+SPLITS = ["Train", "Test", "All"]  # "All": a dataset without Train/ and Test/ folders
+POLARITIES = {"light_on_dark": "ui_dataset.polarity.light_on_dark",
+              "dark_on_light": "ui_dataset.polarity.dark_on_light"}
+
+
+def split_name(split: str) -> str:
+    """Train and Test are folder names and stay as they are; "All" is said in words."""
+    return t("ui_dataset.split.all") if split == "All" else split
 
 
 # --- choosing ---------------------------------------------------------------------------------------------------
@@ -38,12 +47,11 @@ def follow_dataset() -> None:
     spec = session.network()
     notes = session.pop_notes()
     if fresh:
-        _say("info", f"The network starts from the “{session.DEFAULT_PRESET}” preset, with input "
-                     f"{widgets.shape_text(spec.get('input_shape'))} and {spec['layers'][-1].get('units')} "
-                     "output classes to match this dataset.")
+        _say("info", t("ui_dataset.network_starts", preset=session.DEFAULT_PRESET,
+                       shape=widgets.shape_text(spec.get("input_shape")), classes=spec["layers"][-1].get("units")))
         return
     for note in notes:
-        _say("info", "Network: " + note)
+        _say("info", t("ui_dataset.network_note", note=note))
 
 
 def clear_caches() -> None:
@@ -70,19 +78,17 @@ def make_sample_digits(place) -> Path | None:
     from lab.data import sample_digits
 
     with place.container():
-        st.info("Making the built-in **sketch-digits** dataset: handwritten-style digits 0–9, 28 × 28 grey images, "
-                "ready to train on. This takes a moment, once.", icon="✏️")
-        bar = st.progress(0.0, text="Starting…")
+        st.info(t("ui_dataset.digits.making"), icon="✏️")
+        bar = st.progress(0.0, text=t("ui_dataset.digits.starting"))
         try:
             path = sample_digits.ensure(data_root(), progress=widgets.progress_callback(bar))
         except LabError as error:
             st.error(str(error))
             return None
         except OSError as error:
-            st.error(f"Cannot write the dataset into {data_root()}: {error.strerror or error}; "
-                     "check that the folder is writable.")
+            st.error(t("ui_dataset.digits.cannot_write", root=data_root(), error=error.strerror or error))
             return None
-        bar.progress(1.0, text="Done.")
+        bar.progress(1.0, text=t("ui_dataset.digits.done"))
     clear_caches()
     return Path(path)
 
@@ -90,7 +96,7 @@ def make_sample_digits(place) -> Path | None:
 def safe_name(name: str) -> str:
     name = name.strip()
     if not NAME_PATTERN.match(name) or name in (".", ".."):
-        raise LabError("Use a dataset name of letters, digits, '-', '_' or '.', starting with a letter or digit.")
+        raise LabError(t("ui_dataset.bad_name"))
     return name
 
 
@@ -105,10 +111,13 @@ def _exists_note(folder: Path, name: str) -> str:
     """“<folder> exists already.”, with what it holds when ``name`` is a valid dataset name (inside Data/)."""
     from lab.data.folders import held_text, holdings
 
-    text = f"{folder} exists already"
     if NAME_PATTERN.match(name):
-        text += f" and holds {held_text(*holdings(folder))}"
-    return text + "."
+        return t("ui_dataset.exists_holding", folder=folder, held=held_text(*holdings(folder)))
+    return t("ui_dataset.exists", folder=folder)
+
+
+def _csv_replace_label(split: str) -> str:
+    return t("ui_dataset.csv.replace", split=split)
 
 
 def _save_upload(upload, suffix: str) -> Path:
@@ -123,18 +132,20 @@ def _import_csv(upload, name: str, split: str, replace: bool, place) -> None:
     from lab.data.folders import WouldReplace
 
     out = data_root() / safe_name(name)
-    bar = place.progress(0.0, text="Reading the CSV…")
+    bar = place.progress(0.0, text=t("ui_dataset.csv.reading"))
     upload.seek(0)
     try:
         counts = csv_import.import_csv(upload, out, split=split, progress=widgets.progress_callback(bar),
                                        replace=replace)
     except WouldReplace as refusal:
-        raise LabError(refusal.sentence(f"Tick “Replace the existing {split} images” to replace them, or pick "
-                                        "another name.")) from None
+        raise LabError(refusal.sentence(t("ui_dataset.replace_fix", checkbox=_csv_replace_label(split)))) from None
     clear_caches()
     choose(str(out))
-    _say("success", f"Imported {sum(counts.values()):,} images in {len(counts)} classes from {upload.name} "
-                    f"into {out / split}.")
+    images = sum(counts.values())
+    _say("success", t("ui_dataset.csv.imported",
+                      images=t("data.count.image" if images == 1 else "data.count.images", count=images),
+                      classes=t("data.count.class" if len(counts) == 1 else "data.count.classes", count=len(counts)),
+                      name=upload.name, target=out / split))
 
 
 def _import_zip(upload, name: str, replace: bool, place) -> None:
@@ -142,51 +153,47 @@ def _import_zip(upload, name: str, replace: bool, place) -> None:
     from lab.data.folders import WouldReplace
 
     out = data_root() / safe_name(name)
-    bar = place.progress(0.0, text="Unpacking…")
+    bar = place.progress(0.0, text=t("ui_dataset.zip.unpacking"))
     try:
         source = _save_upload(upload, ".zip")
     except OSError as error:
-        raise LabError(f"Cannot keep the upload {upload.name} in the temporary folder ({error.strerror or error}); "
-                       "free some disk space and try again.") from None
+        raise LabError(t("ui_dataset.zip.cannot_keep", name=upload.name, error=error.strerror or error)) from None
     try:
         zip_import.import_zip(source, out, replace=replace, progress=widgets.progress_callback(bar))
     except WouldReplace as refusal:
-        raise LabError(refusal.sentence("Tick “Replace the existing dataset” to replace them, or pick another "
-                                        "name.")) from None
+        raise LabError(refusal.sentence(t("ui_dataset.replace_fix", checkbox=t("ui_dataset.zip.replace")))) from None
     finally:
         source.unlink(missing_ok=True)
-    bar.progress(1.0, text="Imported.")
+    bar.progress(1.0, text=t("ui_dataset.zip.done"))
     clear_caches()
     choose(str(out))
-    _say("success", f"Imported {upload.name} into {out}.")
+    _say("success", t("ui_dataset.zip.imported", name=upload.name, target=out))
 
 
 def import_section() -> None:
-    st.subheader("Add a dataset")
-    csv_tab, zip_tab, built_in_tab = st.tabs(["Kaggle CSV", "Zip of class folders", "Built-in digits"])
+    st.subheader(t("ui_dataset.add.title"))
+    csv_tab, zip_tab, built_in_tab = st.tabs([t("ui_dataset.add.csv_tab"), t("ui_dataset.add.zip_tab"),
+                                              t("ui_dataset.add.digits_tab")])
     root = data_root()
     with csv_tab:
-        st.caption("A CSV like Kaggle's Sign Language MNIST: a `label` column, then one column per pixel "
-                   "(784 for 28 × 28). Import the train file as **Train** and the test file as **Test** "
-                   "under the same name.")
-        upload = st.file_uploader("CSV file", type=["csv"], key="ds_csv_file")
+        st.caption(t("ui_dataset.csv.about"))
+        upload = st.file_uploader(t("ui_dataset.csv.file"), type=["csv"], key="ds_csv_file")
         if upload is not None:
             if st.session_state.get("_ds_csv_for") != upload.file_id:
                 st.session_state["_ds_csv_for"] = upload.file_id
                 st.session_state["ds_csv_name"] = _suggest(upload.name)
                 st.session_state["ds_csv_split"] = "Test" if "test" in upload.name.lower() else "Train"
             name_col, split_col = st.columns([2, 1])
-            name = name_col.text_input("Dataset name (folder under Data/)", key="ds_csv_name")
-            split = split_col.radio("Split", ["Train", "Test"], key="ds_csv_split", horizontal=True,
-                                    help="Train images are for learning (and validation); Test images are "
-                                         "kept apart for the final check.")
+            name = name_col.text_input(t("ui_dataset.add.name"), key="ds_csv_name")
+            split = split_col.radio(t("ui_dataset.csv.split"), ["Train", "Test"], key="ds_csv_split",
+                                    horizontal=True, help=t("ui_dataset.csv.split_help"))
             exists = bool(name) and (root / name / split).exists()
             replace = False
             if exists:
                 st.warning(_exists_note(root / name / split, name))
-                replace = st.checkbox(f"Replace the existing {split} images", key="ds_csv_replace")
+                replace = st.checkbox(_csv_replace_label(split), key="ds_csv_replace")
             place = st.empty()
-            if st.button("Import CSV", key="ds_csv_go", type="primary", disabled=exists and not replace):
+            if st.button(t("ui_dataset.csv.go"), key="ds_csv_go", type="primary", disabled=exists and not replace):
                 try:
                     _import_csv(upload, name, split, replace, place)
                 except LabError as error:
@@ -194,21 +201,20 @@ def import_section() -> None:
                 else:
                     st.rerun()
     with zip_tab:
-        st.caption("A .zip whose folders are the classes (`A/`, `B/`, … with images inside), optionally under "
-                   "`Train/` and `Test/`.")
-        upload = st.file_uploader("Zip file", type=["zip"], key="ds_zip_file")
+        st.caption(t("ui_dataset.zip.about"))
+        upload = st.file_uploader(t("ui_dataset.zip.file"), type=["zip"], key="ds_zip_file")
         if upload is not None:
             if st.session_state.get("_ds_zip_for") != upload.file_id:
                 st.session_state["_ds_zip_for"] = upload.file_id
                 st.session_state["ds_zip_name"] = _suggest(upload.name)
-            name = st.text_input("Dataset name (folder under Data/)", key="ds_zip_name")
+            name = st.text_input(t("ui_dataset.add.name"), key="ds_zip_name")
             exists = bool(name) and (root / name).exists()
             replace = False
             if exists:
                 st.warning(_exists_note(root / name, name))
-                replace = st.checkbox("Replace the existing dataset", key="ds_zip_replace")
+                replace = st.checkbox(t("ui_dataset.zip.replace"), key="ds_zip_replace")
             place = st.empty()
-            if st.button("Import zip", key="ds_zip_go", type="primary", disabled=exists and not replace):
+            if st.button(t("ui_dataset.zip.go"), key="ds_zip_go", type="primary", disabled=exists and not replace):
                 try:
                     _import_zip(upload, name, replace, place)
                 except LabError as error:
@@ -216,12 +222,11 @@ def import_section() -> None:
                 else:
                     st.rerun()
     with built_in_tab:
-        st.caption("Handwritten-style digits 0–9 drawn by the lab itself: a quick dataset to try everything, "
-                   "and to test your own drawings on the Predict page.")
+        st.caption(t("ui_dataset.digits.about"))
         exists = (root / SAMPLE_DIGITS).exists()
         place = st.empty()
-        if st.button("Make sketch-digits", key="ds_make_digits", disabled=exists,
-                     help="Already there." if exists else None):
+        if st.button(t("ui_dataset.digits.go", name=SAMPLE_DIGITS), key="ds_make_digits", disabled=exists,
+                     help=t("ui_dataset.digits.there") if exists else None):
             path = make_sample_digits(place)
             if path is not None:
                 choose(str(path))
@@ -258,20 +263,23 @@ def _counts_chart(info):
     import altair as alt
     import pandas as pd
 
-    rows = [{"class": str(cls), "split": split, "images": int(n)}
+    rows = [{"class": str(cls), "split": split_name(split), "images": int(n)}
             for split, counts in info.counts.items() for cls, n in counts.items()]
     if not rows:
         return None
     frame = pd.DataFrame(rows)
     order = [str(c) for c in info.classes]
+    splits = [split_name(split) for split in SPLITS]
+    titles = {"class": t("ui_dataset.chart.class"), "split": t("ui_dataset.chart.split"),
+              "images": t("ui_dataset.chart.images")}
     return (alt.Chart(frame)
             .mark_bar()
-            .encode(x=alt.X("class:N", sort=order, title="class", axis=alt.Axis(labelAngle=0)),
-                    xOffset=alt.XOffset("split:N", sort=["Train", "Test", "All"]),
-                    y=alt.Y("images:Q", title="images"),
-                    color=alt.Color("split:N", sort=["Train", "Test", "All"], title="split",
-                                    legend=alt.Legend(orient="top")),
-                    tooltip=["class", "split", "images"])
+            .encode(x=alt.X("class:N", sort=order, title=titles["class"], axis=alt.Axis(labelAngle=0)),
+                    xOffset=alt.XOffset("split:N", sort=splits),
+                    y=alt.Y("images:Q", title=titles["images"]),
+                    color=alt.Color("split:N", sort=splits, title=titles["split"], legend=alt.Legend(orient="top")),
+                    tooltip=[alt.Tooltip(f"{field}:{kind}", title=titles[field])
+                             for field, kind in (("class", "N"), ("split", "N"), ("images", "Q"))])
             .properties(height=260))
 
 
@@ -290,23 +298,26 @@ def show_info(info) -> None:
         return
     splits = {split: sum(counts.values()) for split, counts in info.counts.items()}
     cells = st.columns(5)
-    cells[0].metric("Classes", len(info.classes))
-    for position, split in enumerate(["Train", "Test", "All"]):
+    cells[0].metric(t("ui_dataset.metric.classes"), len(info.classes))
+    for position, split in enumerate(SPLITS):
         if split in splits:
-            cells[1 + min(position, 1)].metric(f"{split} images", f"{splits[split]:,}")
-    cells[3].metric("Image size", f"{info.image_size[0]} × {info.image_size[1]}")
-    cells[4].metric("Colour", f"{info.color_mode}", help=f"Polarity: {info.polarity.replace('_', ' ')}")
+            label = t("ui_dataset.metric.all_images") if split == "All" else t("ui_dataset.metric.split_images",
+                                                                                 split=split)
+            cells[1 + min(position, 1)].metric(label, f"{splits[split]:,}")
+    cells[3].metric(t("ui_dataset.metric.image_size"), f"{info.image_size[0]} × {info.image_size[1]}")
+    polarity = POLARITIES.get(info.polarity)
+    cells[4].metric(t("ui_dataset.metric.colour"), f"{info.color_mode}",
+                    help=t("ui_dataset.metric.polarity", polarity=t(polarity) if polarity else info.polarity))
     if not getattr(info, "has_test", "Test" in splits):
-        st.caption("No Test/ folder: the final check will use part of the training images only through "
-                   "validation.")
+        st.caption(t("ui_dataset.no_test"))
     for warning in getattr(info, "warnings", []) or []:
         st.warning(_problem_text(warning), icon="⚠️")
     problems = list(getattr(info, "problems", []) or [])
     if problems:
-        with st.expander(f"⛔ {len(problems)} file(s) cannot be used", expanded=len(problems) <= 5):
+        with st.expander(t("ui_dataset.problems", count=len(problems)), expanded=len(problems) <= 5):
             st.markdown("\n".join(f"- {_problem_text(p)}" for p in problems[:200]))
             if len(problems) > 200:
-                st.caption(f"… and {len(problems) - 200} more.")
+                st.caption(t("ui_dataset.problems_more", count=len(problems) - 200))
 
 
 def show_samples(info) -> None:
@@ -315,7 +326,9 @@ def show_samples(info) -> None:
     splits = list(info.counts)
     split = splits[0] if splits else "All"
     if len(splits) > 1:
-        split = st.radio("Samples from", splits, horizontal=True, key="ds_sample_split")
+        names = {name: split_name(name) for name in splits}  # fixed while drawing, like every format_func here
+        split = st.radio(t("ui_dataset.samples.from"), splits, horizontal=True, key="ds_sample_split",
+                         format_func=names.get)
     picked = summary.sample_paths(info, per_class=6, split=split)
     per_row = 4
     classes = list(info.classes)
@@ -325,9 +338,10 @@ def show_samples(info) -> None:
             strip = _strip(tuple(str(p) for p in picked.get(cls, [])))
             count = info.counts.get(split, {}).get(cls, 0)
             if strip is None:
-                column.caption(f"**{cls}** · no images in {split}")
+                column.caption(t("ui_dataset.samples.none", cls=cls, split=split_name(split)))
             else:
-                column.image(strip, caption=f"{cls} · {count:,} images", width="stretch")
+                images = t("data.count.image" if count == 1 else "data.count.images", count=count)
+                column.image(strip, caption=f"{cls} · {images}", width="stretch")
 
 
 def load_params(info) -> dict:
@@ -350,41 +364,37 @@ def load_params(info) -> dict:
     init("ds_seed", int(saved.get("seed", LOAD_DEFAULTS["seed"])))
     init("ds_shuffle", bool(saved.get("shuffle", LOAD_DEFAULTS["shuffle"])))
 
-    native = st.checkbox(f"Use the images' own size ({native_h} × {native_w})", key="ds_native",
-                         help="Every image is resized to one size before it enters the network.")
+    native = st.checkbox(t("ui_dataset.load.native", height=native_h, width=native_w), key="ds_native",
+                         help=t("ui_dataset.load.native_help"))
     if native:
         size = [native_h, native_w]
     else:
         left, right = st.columns(2)
-        size = [int(left.number_input("image height", 8, 512, step=1, key="ds_h")),
-                int(right.number_input("image width", 8, 512, step=1, key="ds_w"))]
-    mode = st.radio("colour mode", ["auto", "grayscale", "rgb"], key="ds_color", horizontal=True,
-                    format_func=lambda m: f"auto ({info.color_mode})" if m == "auto" else m,
-                    help="grayscale gives 1 channel, rgb 3; auto keeps what the images are.")
-    batch = st.select_slider("batch_size", BATCH_SIZES, key="ds_batch",
-                             help="Images per training step. Larger batches are faster per epoch but use more "
-                                  "memory; 32 is a good start.")
+        size = [int(left.number_input(t("ui_dataset.load.height"), 8, 512, step=1, key="ds_h")),
+                int(right.number_input(t("ui_dataset.load.width"), 8, 512, step=1, key="ds_w"))]
+    modes = {"auto": t("ui_dataset.load.auto", mode=info.color_mode), "grayscale": "grayscale", "rgb": "rgb"}
+    mode = st.radio(t("ui_dataset.load.colour_mode"), list(modes), key="ds_color", horizontal=True,
+                    format_func=modes.get, help=t("ui_dataset.load.colour_mode_help"))
+    batch = st.select_slider("batch_size", BATCH_SIZES, key="ds_batch", help=t("ui_dataset.load.batch_help"))
     val = st.slider("validation_split", 0.05, 0.5, step=0.05, key="ds_val",
-                    help="Fraction of the Train images held back to check the model after each epoch.")
+                    help=t("ui_dataset.load.validation_help"))
     left, right = st.columns(2)
-    seed = left.number_input("seed", 0, 2**31 - 1, step=1, key="ds_seed",
-                             help="Fixes the shuffle and the validation split, so runs can be compared.")
+    seed = left.number_input("seed", 0, 2**31 - 1, step=1, key="ds_seed", help=t("ui_dataset.load.seed_help"))
     right.markdown("&nbsp;")
-    shuffle = right.toggle("shuffle", key="ds_shuffle", help="Shuffle the training images each epoch.")
+    shuffle = right.toggle("shuffle", key="ds_shuffle", help=t("ui_dataset.load.shuffle_help"))
     params = {"image_size": size, "color_mode": info.color_mode if mode == "auto" else mode,
               "batch_size": int(batch), "validation_split": float(round(val, 4)), "seed": int(seed),
               "shuffle": bool(shuffle)}
-    st.caption(f"The network gets **{size[0]} × {size[1]} × {1 if params['color_mode'] == 'grayscale' else 3}** "
-               f"inputs; {int(round(100 * (1 - val)))}% of Train is used to learn, "
-               f"{int(round(100 * val))}% to validate.")
+    channels = 1 if params["color_mode"] == "grayscale" else 3
+    st.caption(t("ui_dataset.load.summary", shape=f"{size[0]} × {size[1]} × {channels}",
+                 learn=int(round(100 * (1 - val))), validate=int(round(100 * val))))
     session.set_load_params(params)
     return params
 
 
 def render() -> None:
-    st.title("Dataset")
-    st.caption("Pick the images to learn from. Folders under "
-               f"`{data_root()}/` are datasets: `Train/<class>/*.png` (and `Test/<class>/*.png`).")
+    st.title(t("ui_dataset.title"))
+    st.caption(t("ui_dataset.intro", root=data_root()))
     messages = st.container()
     datasets = data_folders.discover()
     if not datasets and not st.session_state.get(AUTOGEN_TRIED):
@@ -393,10 +403,9 @@ def render() -> None:
         if path is not None:
             choose(str(path))
             datasets = data_folders.discover()
-            _say("success", f"Made the built-in dataset in {path}. It is chosen below; the Architecture and "
-                            "Train pages are ready to use it.")
+            _say("success", t("ui_dataset.digits.made", path=path))
     if not datasets:
-        st.warning(f"No dataset in `{data_root()}/` yet. Import one below, or make the built-in digits.")
+        st.warning(t("ui_dataset.none_yet", root=data_root()))
         import_section()
         tf_loader.start()
         return
@@ -407,12 +416,13 @@ def render() -> None:
     if chosen not in by_path:
         preferred = next((p for p in paths if Path(p).name == SAMPLE_DIGITS), paths[0]) if chosen is None else paths[0]
         if chosen is not None:
-            _say("warning", f"The dataset {chosen} is gone; using {Path(preferred).name} instead.")
+            _say("warning", t("ui_dataset.gone", chosen=chosen, instead=Path(preferred).name))
         choose(preferred)
     st.session_state["ds_pick"] = session.dataset()
-    st.selectbox("Dataset", paths, key="ds_pick", on_change=_on_pick,
-                 format_func=lambda p: f"{by_path[p].name}  ·  {len(by_path[p].classes)} classes",
-                 help=f"Every folder of class folders under {data_root()}/.")
+    names = {path: t("ui_dataset.pick_option", name=info.name, classes=len(info.classes))
+             for path, info in by_path.items()}
+    st.selectbox(t("ui_dataset.pick"), paths, key="ds_pick", on_change=_on_pick, format_func=names.get,
+                 help=t("ui_dataset.pick_help", root=data_root()))
     info = by_path[session.dataset()]
     show_info(info)
     if getattr(info, "errors", None) or not info.classes or not info.image_size:
@@ -423,19 +433,18 @@ def render() -> None:
 
     chart_col, params_col = st.columns([3, 2], gap="large")
     with chart_col:
-        st.subheader("Images per class")
+        st.subheader(t("ui_dataset.chart.title"))
         chart = _counts_chart(info)
         if chart is not None:
             st.altair_chart(chart, width="stretch")
         if any(counts and min(counts.values()) * 2 < max(counts.values()) for counts in info.counts.values()):
-            st.warning("Some classes have less than half the images of others; the model may favour the big "
-                       "classes. Consider adding images to the small ones.", icon="⚖️")
+            st.warning(t("ui_dataset.imbalanced"), icon="⚖️")
     with params_col:
-        st.subheader("Loading parameters")
+        st.subheader(t("ui_dataset.load.title"))
         load_params(info)
     follow_dataset()
 
-    st.subheader("Samples")
+    st.subheader(t("ui_dataset.samples.title"))
     show_samples(info)
     st.divider()
     import_section()

@@ -11,13 +11,18 @@ from pathlib import Path
 import streamlit as st
 
 from lab.errors import LabError
+from lab.i18n import t
 from lab.paths import runs_root
 from lab.predict import open_image
 from lab.ui import charts, session
 
-SOURCES = ["Draw", "Upload", "Webcam"]
+SOURCES = ["draw", "upload", "webcam"]
+SOURCE_LABELS = {"draw": "ui_predict.source.draw", "upload": "ui_predict.source.upload",
+                 "webcam": "ui_predict.source.webcam"}
 INVERT_CHOICES = ["auto", "invert", "keep"]
-INVERT_LABELS = {"auto": "Auto", "invert": "Invert", "keep": "Don't invert"}
+INVERT_LABELS = {"auto": "ui_predict.invert.auto", "invert": "ui_predict.invert.invert",
+                 "keep": "ui_predict.invert.keep"}
+STATUS_LABELS = {"stopped": "ui_predict.run.stopped", "failed": "ui_predict.run.failed"}
 CANVAS_ROUND = "predict_canvas_round"  # bumped by "Clear" so the canvas gets a new key and starts empty
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "webp", "gif"]
 SHOWN = 112  # pixels: small images are enlarged to about this size, pixel by pixel
@@ -86,7 +91,7 @@ def _same_picture(a, b) -> bool:
 # --- model ---------------------------------------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _model(path: str, mtime: float):
     from lab.train.runs import load_model_file
 
@@ -95,7 +100,8 @@ def _model(path: str, mtime: float):
 
 def load_model(run) -> object:
     path = run.model_path
-    return _model(str(path), path.stat().st_mtime)
+    with st.spinner(t("ui_predict.loading_model")):  # shown only when it takes a while
+        return _model(str(path), path.stat().st_mtime)
 
 
 def _choose_run():
@@ -105,8 +111,7 @@ def _choose_run():
 
     infos = [info for info in list_runs(runs_root()) if info.has_model and info.status not in ACTIVE]
     if not infos:
-        st.info("There is no trained model yet. Train one on the Train page; when a run finishes, its best model "
-                "can be tried here.")
+        st.info(t("ui_predict.no_model"))
         return None
     by_path = {str(info.path): info for info in infos}
     options = list(by_path)
@@ -119,12 +124,17 @@ def _choose_run():
 
     def label(path: str) -> str:
         info = by_path[path]
-        accuracy = f" · test {info.test_accuracy:.0%}" if info.test_accuracy is not None else (
-            f" · val {info.best_val_accuracy:.0%}" if info.best_val_accuracy is not None else "")
-        status = "" if info.status == "finished" else f" · {info.status}"
-        return f"{info.name} · {info.dataset or '?'}{accuracy}{status}"
+        parts = [info.name, info.dataset or "?"]
+        if info.test_accuracy is not None:
+            parts.append(t("ui_predict.run.test", accuracy=info.test_accuracy))
+        elif info.best_val_accuracy is not None:
+            parts.append(t("ui_predict.run.val", accuracy=info.best_val_accuracy))
+        if info.status != "finished":
+            parts.append(t(STATUS_LABELS[info.status]) if info.status in STATUS_LABELS else info.status)
+        return " · ".join(parts)
 
-    st.selectbox("Model (a trained run)", options, key="predict_run", format_func=label,
+    labels = {path: label(path) for path in options}  # fixed while drawing, like every format_func here
+    st.selectbox(t("ui_predict.run.pick"), options, key="predict_run", format_func=labels.get,
                  on_change=lambda: session.choose_run(st.session_state["predict_run"]))
     try:
         return load_run(chosen)
@@ -143,9 +153,9 @@ def _draw_input(preprocessing: dict) -> list[tuple[str, object, None]]:
     ink, paper = ("#FFFFFF", "#000000") if light else ("#000000", "#FFFFFF")
     left, right = st.columns([3, 2])
     with right:
-        stroke = st.slider("Stroke width", 4, 60, 22, key="predict_stroke")
-        st.caption(f"{'White on black' if light else 'Black on white'}, like the images this model learned from.")
-        if st.button("Clear", key="predict_clear"):
+        stroke = st.slider(t("ui_predict.draw.stroke"), 4, 60, 22, key="predict_stroke")
+        st.caption(t("ui_predict.draw.white_on_black" if light else "ui_predict.draw.black_on_white"))
+        if st.button(t("ui_predict.draw.clear"), key="predict_clear"):
             st.session_state.pop(canvas_key(), None)
             st.session_state[CANVAS_ROUND] = st.session_state.get(CANVAS_ROUND, 0) + 1
     with left:
@@ -162,16 +172,16 @@ def _draw_input(preprocessing: dict) -> list[tuple[str, object, None]]:
         url = canvas_data_url(st.session_state.get(key))
         data = decode_data_url(url) if url else None
     if not data:
-        st.info("Draw something on the canvas; the guesses appear when you lift the mouse.")
+        st.info(t("ui_predict.draw.hint"))
         return []
-    return [("your drawing", open_image(data, "The drawing"), None)]
+    return [(t("ui_predict.draw.name"), open_image(data, t("ui_predict.draw.the_drawing")), None)]
 
 
 def _upload_input() -> list[tuple[str, object, None]]:
-    files = st.file_uploader("Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="predict_upload",
-                             help="PNG, JPEG, BMP, WebP or GIF (the first frame); several at once.")
+    files = st.file_uploader(t("ui_predict.upload.label"), type=UPLOAD_TYPES, accept_multiple_files=True,
+                             key="predict_upload", help=t("ui_predict.upload.help"))
     if not files:
-        st.info("Upload one or more images.")
+        st.info(t("ui_predict.upload.hint"))
         return []
     images = []
     for file in files:
@@ -185,32 +195,31 @@ def _upload_input() -> list[tuple[str, object, None]]:
 def _webcam_input() -> list[tuple[str, object, tuple | None]]:
     left, right = st.columns([3, 2])
     with right:
-        crop_on = st.checkbox("Crop to the centre square", True, key="predict_crop_on")
-        size = st.slider("Square size (% of the shorter side)", 20, 100, 80, step=5, key="predict_crop_size",
+        crop_on = st.checkbox(t("ui_predict.webcam.crop"), True, key="predict_crop_on")
+        size = st.slider(t("ui_predict.webcam.square"), 20, 100, 80, step=5, key="predict_crop_size",
                          disabled=not crop_on)
-        st.caption("Hold the sign or the drawing in the middle of the picture, filling the square.")
+        st.caption(t("ui_predict.webcam.hold"))
     with left:
-        shot = st.camera_input("Take a photo", key="predict_camera")
+        shot = st.camera_input(t("ui_predict.webcam.label"), key="predict_camera")
     if shot is None:
-        st.info("Allow the camera, then press **Take Photo**.")
+        st.info(t("ui_predict.webcam.hint"))
         return []
     try:
-        image = open_image(shot.getvalue(), "The photo")
+        image = open_image(shot.getvalue(), t("ui_predict.webcam.the_photo"))
     except LabError as error:
         st.error(str(error))
         return []
     crop = centre_square(image.size, size / 100) if crop_on else None
-    return [("webcam photo", image, crop)]
+    return [(t("ui_predict.webcam.name"), image, crop)]
 
 
 # --- results -------------------------------------------------------------------------------------------------------
 
 
 def _invert_setting():
-    choice = st.radio("Colours", INVERT_CHOICES, horizontal=True, key="predict_invert",
-                      format_func=INVERT_LABELS.get,
-                      help="Auto turns a dark-on-light image into light-on-dark (or back) when it does not match "
-                           "the training images.")
+    choice = st.radio(t("ui_predict.invert.label"), INVERT_CHOICES, horizontal=True, key="predict_invert",
+                      format_func={choice: t(INVERT_LABELS[choice]) for choice in INVERT_CHOICES}.get,
+                      help=t("ui_predict.invert.help"))
     return {"auto": "auto", "invert": True, "keep": False}[choice]
 
 
@@ -227,22 +236,20 @@ def _show(name: str, image, crop, run, model, invert) -> None:
         with photo:
             st.image(image, caption=f"{name} ({image.size[0]}×{image.size[1]})", width=160)
         with steps:
-            shown = [(title, picture) for title, picture in getattr(prepared, "steps", []) or []
-                     if str(title).lower() != "original"]  # the original is on the left already
+            shown = list(prepared.steps[1:])  # the first step, the original, is on the left already
             final = array_image(prepared.array)
             if shown and _same_picture(shown[-1][1], final):
                 shown = shown[:-1]
             pictures = [enlarged(picture) for _, picture in shown] + [enlarged(final)]
             captions = [str(title) for title, _ in shown] + [
-                f"what the model sees ({'×'.join(str(v) for v in prepared.array.shape)})"]
+                t("ui_predict.sees", shape="×".join(str(v) for v in prepared.array.shape))]
             st.image(pictures, caption=captions, width=SHOWN)
             if invert == "auto":
-                decided = ("Auto decided: **inverted**, to match the training images." if prepared.inverted
-                           else "Auto decided: **not inverted**; it already matches the training images.")
+                decided = t("ui_predict.auto_inverted" if prepared.inverted else "ui_predict.auto_kept")
             else:
-                decided = "Inverted, as you chose." if prepared.inverted else "Not inverted, as you chose."
-            extra = getattr(prepared, "message", "") or ""
-            st.caption(decided + ("" if not extra or extra.lower().startswith("inverted") else f" {extra}"))
+                decided = t("ui_predict.chose_inverted" if prepared.inverted else "ui_predict.chose_kept")
+            extra = prepared.message
+            st.caption(decided if not extra or extra == t("predict.inverted_to_match") else f"{decided} {extra}")
         with guesses:
             try:
                 top = top_k(model, prepared.array, run.class_names, k=5)
@@ -256,23 +263,24 @@ def _show(name: str, image, crop, run, model, invert) -> None:
 
 
 def render() -> None:
-    st.title("Predict")
+    st.title(t("ui_predict.title"))
     run = _choose_run()
     if run is None:
         return
     left, right = st.columns(2)
     with left:
-        source = st.radio("Image from", SOURCES, horizontal=True, key="predict_source")
+        source = st.radio(t("ui_predict.source.label"), SOURCES, horizontal=True, key="predict_source",
+                          format_func={source: t(SOURCE_LABELS[source]) for source in SOURCES}.get)
     with right:
         invert = _invert_setting()
     preprocessing = run.preprocessing
-    if source == "Draw":
+    if source == "draw":
         try:
             images = _draw_input(preprocessing)
         except LabError as error:
             st.info(str(error))
             images = []
-    elif source == "Upload":
+    elif source == "upload":
         images = _upload_input()
     else:
         images = _webcam_input()
@@ -281,10 +289,9 @@ def render() -> None:
     try:
         model = load_model(run)
     except (LabError, OSError) as error:
-        st.error(str(error) if isinstance(error, LabError) else f"The model could not be read ({error}); "
-                 "pick another run.")
+        st.error(str(error) if isinstance(error, LabError) else t("ui_predict.model_unreadable", error=error))
         return
     for name, image, crop in images:
         _show(name, image, crop, run, model, invert)
     if run.path and not Path(run.path, "metrics.json").is_file():
-        st.caption("This run has no test evaluation; its guesses may be less reliable.")
+        st.caption(t("ui_predict.no_test"))

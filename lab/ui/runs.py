@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from lab import layers
 from lab.errors import LabError
+from lab.i18n import t
 from lab.paths import runs_root
 from lab.train.status import ACTIVE
 from lab.ui import charts, session
@@ -17,38 +19,40 @@ from lab.ui import charts, session
 if TYPE_CHECKING:  # imported where used, like the charts: the first page draws without it
     import pandas as pd
 
-SHORT_NAMES = {"MaxPooling2D": "MaxPool", "AveragePooling2D": "AvgPool", "GlobalAveragePooling2D": "GlobalAvgPool",
-               "BatchNormalization": "BatchNorm"}
 CONFIRM_DELETE = "runs_confirm_delete"  # id (folder name) of the run waiting for a delete confirmation
 DETAIL = "runs_detail"  # the selectbox of the run shown in detail: its value is the run's id, never a position
 NOTICE = "runs_notice"  # (kind, sentence) left by a callback for the next run of the page
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+# A run's status as stored (English, in meta.json) → the words shown for it.
+STATUS_WORDS = {"queued": "ui_runs.status.queued", "running": "ui_runs.status.running",
+                "stopping": "ui_runs.status.stopping", "finished": "ui_runs.status.finished",
+                "stopped": "ui_runs.status.stopped", "failed": "ui_runs.status.failed",
+                "interrupted": "ui_runs.status.interrupted", "broken": "ui_runs.status.broken",
+                "unknown": "ui_runs.status.unknown"}
+SPLIT_WORDS = {"test": "ui_runs.split.test", "validation": "ui_runs.split.validation"}
+# The runs table: its columns (stable, language-free) → the words of their headers.
+COLUMNS = {"name": "ui_runs.column.name", "date": "ui_runs.column.date", "status": "ui_runs.column.status",
+           "dataset": "ui_runs.column.dataset", "model": "ui_runs.column.model", "epochs": "ui_runs.column.epochs",
+           "best val acc": "ui_runs.column.best_val_acc", "test acc": "ui_runs.column.test_acc",
+           "duration": "ui_runs.column.duration"}
 
 
 # --- plain helpers (no widgets) ------------------------------------------------------------------------------------
 
 
-def layer_short(layer: dict) -> str:
-    kind = layer.get("type", "?")
-    if kind == "Conv2D":
-        return f"Conv2D({layer.get('filters', '?')},{layer.get('padding', 'valid')})"
-    if kind == "Dense":
-        return f"Dense({layer.get('units', '?')})"
-    if kind == "Dropout":
-        return f"Dropout({layer.get('rate', '?')})"
-    if kind.startswith("Random"):
-        return kind.replace("Random", "Rand")
-    return SHORT_NAMES.get(kind, kind)
+def status_text(status: str) -> str:
+    """A status in the reader's language ("finished" → "concluído"); one the lab does not know, as stored."""
+    return t(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 
 def count_text(n: int | None) -> str:
     if n is None:
-        return "? params"
+        return t("ui_runs.params.unknown")
     if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M params"
+        return t("ui_runs.params.millions", count=n / 1_000_000)
     if n >= 1_000:
-        return f"{n / 1_000:.0f}k params"
-    return f"{n} params"
+        return t("ui_runs.params.thousands", count=n / 1_000)
+    return t("ui_runs.params.count", count=n)
 
 
 def spec_summary(spec: dict | None, limit: int = 8) -> str:
@@ -57,7 +61,7 @@ def spec_summary(spec: dict | None, limit: int = 8) -> str:
 
     if not spec or valid_spec(spec) is None:
         return "–"
-    parts = [layer_short(layer) for layer in spec.get("layers") or [] if layer.get("type") != "Rescaling"]
+    parts = [layers.short(layer) for layer in spec.get("layers") or [] if layer.get("type") != "Rescaling"]
     if len(parts) > limit:
         parts = parts[: limit - 2] + ["…"] + parts[-1:]
     try:
@@ -77,10 +81,10 @@ def flatten_settings(spec: dict | None, config: dict | None = None) -> dict[str,
     spec = valid_spec(spec) or {}
     config = config if isinstance(config, dict) else {}
     shape = spec.get("input_shape")
-    out["input shape"] = "×".join(str(v) for v in shape) if isinstance(shape, list) else ""
+    out[t("ui_runs.setting.input_shape")] = "×".join(str(v) for v in shape) if isinstance(shape, list) else ""
     for index, layer in enumerate(spec.get("layers") or [], start=1):
         for key, value in layer.items():
-            out[f"layer {index} · {key}"] = value
+            out[t("ui_runs.setting.layer", index=index, key=key)] = value
 
     def walk(prefix: str, value) -> None:
         if isinstance(value, dict):
@@ -90,9 +94,10 @@ def flatten_settings(spec: dict | None, config: dict | None = None) -> dict[str,
             out[prefix] = value
 
     walk("compile", spec.get("compile") or {})
+    training = t("ui_runs.setting.training")
     for key in ("epochs", "batch_size", "seed", "validation_split", "early_stopping", "checkpoint", "reduce_lr"):
         if config and key in config:
-            walk(f"training.{key}", config[key])
+            walk(f"{training}.{key}", config[key])
     return out
 
 
@@ -117,7 +122,7 @@ def _cell(value) -> str:
     if isinstance(value, (list, tuple)):
         return "×".join(str(v) for v in value) if all(isinstance(v, int) for v in value) else str(list(value))
     if value is None:
-        return "none"
+        return t("ui_runs.cell.none")
     return str(value)
 
 
@@ -183,7 +188,7 @@ def runs_table(infos) -> pd.DataFrame:
         rows.append({
             "name": info.name,
             "date": _date(info.created),
-            "status": info.status,
+            "status": status_text(info.status),
             "dataset": info.dataset or "",
             "model": extra["spec"],
             "epochs": info.epochs_done,
@@ -208,15 +213,14 @@ def _compare(infos, by_id) -> None:
 
     from lab.train.runs import load_run
 
-    st.subheader("Compare runs")
+    st.subheader(t("ui_runs.compare"))
     ids = [info.id for info in infos]
     if "runs_compare" in st.session_state:  # forget runs deleted since
         st.session_state["runs_compare"] = [i for i in st.session_state["runs_compare"] if i in by_id]
-    chosen = st.multiselect("Runs to overlay", ids, default=ids[: min(2, len(ids))], key="runs_compare",
-                            format_func=lambda run_id: _label(by_id, run_id),
-                            help="For example the same model with padding 'same' and with 'valid'.")
+    chosen = st.multiselect(t("ui_runs.compare.pick"), ids, default=ids[: min(2, len(ids))], key="runs_compare",
+                            format_func=lambda run_id: _label(by_id, run_id), help=t("ui_runs.compare.pick.help"))
     if not chosen:
-        st.caption("Pick runs above to overlay their curves.")
+        st.caption(t("ui_runs.compare.none"))
         return
     frames, settings = [], {}
     for run_id in chosen:
@@ -230,16 +234,16 @@ def _compare(infos, by_id) -> None:
         settings[label] = (run.spec, run.meta.get("config"))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if frame.empty:
-        st.info("The chosen runs have no finished epoch yet.")
+        st.info(t("ui_runs.compare.no_epoch"))
     else:
         st.altair_chart(charts.overlay_chart(frame), width="stretch")
     if len(settings) >= 2:
         diff = spec_diff(settings)
         if diff.empty:
-            st.caption("These runs have the same model and training settings.")
+            st.caption(t("ui_runs.compare.same"))
         else:
-            st.markdown("**What differs**")
-            st.table(diff.set_index("setting"))
+            st.markdown(f"**{t('ui_runs.compare.differs')}**")
+            st.table(diff.set_index("setting").rename_axis(t("ui_runs.compare.setting")))
 
 
 def _details(info) -> None:
@@ -254,28 +258,32 @@ def _details(info) -> None:
         _manage(info.id, info.name, can_rename=False)  # a broken run can still be deleted from here
         return
     metrics = run.metrics or {}
-    st.caption(f"{spec_summary(run.spec)} · status {run.status} · folder `{run.path}`")
+    st.caption(t("ui_runs.details.caption", model=spec_summary(run.spec), status=status_text(run.status),
+                 folder=str(run.path).replace("`", "'")))
     confusion = metrics.get("confusion")
     class_names = metrics.get("class_names") or run.class_names
     if confusion:
         left, right = st.columns([3, 2])
         with left:
-            split = metrics.get("split") or "test"
-            st.markdown(f"**Confusion matrix** ({split} images, {metrics.get('n', '?')} of them)")
+            split = str(metrics.get("split") or "test")  # "test", "validation", or the folder's name ("Test")
+            split = t(SPLIT_WORDS[split.lower()]) if split.lower() in SPLIT_WORDS else split
+            st.markdown(t("ui_runs.details.confusion", split=split, count=metrics.get("n", "?")))
             st.altair_chart(charts.confusion_chart(charts.confusion_frame(confusion, class_names), class_names))
         with right:
-            st.markdown("**Per class**")
+            st.markdown(f"**{t('ui_runs.details.per_class')}**")
             per_class = metrics.get("per_class") or {}
             table = pd.DataFrame([{"class": name, "precision": values.get("precision"),
                                    "recall": values.get("recall"), "images": values.get("support")}
                                   for name, values in per_class.items()])
             if not table.empty:
-                st.dataframe(table, hide_index=True, width="stretch",
-                             column_config={"precision": st.column_config.NumberColumn(format="%.2f"),
-                                            "recall": st.column_config.NumberColumn(format="%.2f")})
+                st.dataframe(table, hide_index=True, width="stretch", column_config={
+                    "class": st.column_config.TextColumn(t("ui_runs.per_class.class")),
+                    "precision": st.column_config.NumberColumn(t("ui_runs.per_class.precision"), format="%.2f"),
+                    "recall": st.column_config.NumberColumn(t("ui_runs.per_class.recall"), format="%.2f"),
+                    "images": st.column_config.NumberColumn(t("ui_runs.per_class.images"))})
         _misclassified(metrics)
     else:
-        st.info("This run has no evaluation yet (it has no test split or did not finish).")
+        st.info(t("ui_runs.details.no_evaluation"))
     _downloads(run)
     _manage(run.id, run.name, can_rename=run.status not in ACTIVE)
 
@@ -285,13 +293,15 @@ def _misclassified(metrics: dict) -> None:
 
     wrong = [item for item in metrics.get("misclassified") or [] if isinstance(item, dict)]
     total = metrics.get("misclassified_total", len(wrong))
-    with st.expander(f"Misclassified images ({total})", expanded=False):
+    with st.expander(t("ui_runs.misclassified", count=total), expanded=False):
         if not wrong:
-            st.caption("None: every image was classified correctly.")
+            st.caption(t("ui_runs.misclassified.none"))
             return
         shown = [item for item in wrong if _shown_image(item.get("file"))][:30]
         if not shown:
-            st.table(pd.DataFrame(wrong[:30])[["true", "predicted", "probability"]])
+            headers = {"true": t("ui_runs.misclassified.true"), "predicted": t("ui_runs.misclassified.predicted"),
+                       "probability": t("ui_runs.misclassified.probability")}
+            st.table(pd.DataFrame(wrong[:30])[list(headers)].rename(columns=headers))
             return
         cols = st.columns(6)
         for index, item in enumerate(shown):
@@ -322,16 +332,14 @@ def _downloads(run) -> None:
                                 mime="application/octet-stream", key="runs_dl_model")
     elif run_files.model_file(run.path) is not None and not is_training(run.path):
         # A run stopped by a crash or a kill keeps its best weights; model.keras is made from them on request.
-        if cols[0].button("Make model.keras from the best weights", key="runs_make_model",
-                          help="This run ended before its model file was written; its best weights are kept."):
+        if cols[0].button(t("ui_runs.make_model"), key="runs_make_model", help=t("ui_runs.make_model.help")):
             try:
                 model = run_files.load_model_file(run.path / run_files.WEIGHTS)
                 run_files.save_model_atomic(model, model_path)
             except LabError as error:
                 st.error(str(error))
             except OSError as error:
-                st.error(f"model.keras could not be written in {run.path} ({error.strerror or error}); check "
-                         "the free space and the folder's permissions.")
+                st.error(t("ui_runs.make_model.failed", folder=run.path, reason=error.strerror or error))
             else:
                 st.rerun()
     history_path = run.path / "history.csv"
@@ -346,10 +354,10 @@ def _downloads(run) -> None:
             kwargs = {key: config[key] for key in ("epochs", "batch_size") if isinstance(config.get(key), int)}
             script = to_script(run.spec, **kwargs)
         except Exception as error:  # the download is a bonus; say why it is missing
-            cols[2].caption(f"No script: {error}")
+            cols[2].caption(t("ui_runs.no_script", error=error))
         else:
-            cols[2].download_button("⬇ Keras script", script, file_name=f"{run.id}.py", mime="text/x-python",
-                                    key="runs_dl_script")
+            cols[2].download_button(t("ui_runs.download_script"), script, file_name=f"{run.id}.py",
+                                    mime="text/x-python", key="runs_dl_script")
 
 
 def _escape(text: str) -> str:
@@ -367,7 +375,7 @@ def _rename(run_id: str) -> None:
         st.session_state[NOTICE] = ("error", str(error))
         return
     st.session_state[DETAIL] = run_id  # send the new label to the browser, which still holds the old one
-    st.session_state[NOTICE] = ("success", f"Renamed to {_escape(info.name)}.")
+    st.session_state[NOTICE] = ("success", t("ui_runs.renamed", name=_escape(info.name)))
 
 
 def _ask_delete(run_id: str) -> None:
@@ -388,8 +396,7 @@ def _delete(run_id: str, name: str) -> None:
     root = runs_root()
     path = root / run_id
     if not path.exists() and not path.is_symlink():
-        st.session_state[NOTICE] = ("warning", f"The run {_escape(name)} ({run_id}) is no longer in {root}, so nothing "
-                                               "was deleted.")
+        st.session_state[NOTICE] = ("warning", t("ui_runs.delete.gone", name=_escape(name), run_id=run_id, root=root))
         return
     try:
         delete_run(path, root=root)
@@ -398,27 +405,28 @@ def _delete(run_id: str, name: str) -> None:
         return
     if session.run() in (str(path), str(path.resolve())):
         session.forget_run()
-    st.session_state[NOTICE] = ("success", f"Deleted {_escape(name)} ({run_id}).")
+    st.session_state[NOTICE] = ("success", t("ui_runs.deleted", name=_escape(name), run_id=run_id))
 
 
 def _manage(run_id: str, name: str, can_rename: bool = True) -> None:
     left, right = st.columns([3, 2])
     with left:
         if can_rename:
-            new_name = st.text_input("Name", value=name, key=f"runs_name_{run_id}")
-            st.button("Rename", key="runs_rename", disabled=new_name.strip() == name, on_click=_rename,
+            new_name = st.text_input(t("ui_runs.name"), value=name, key=f"runs_name_{run_id}")
+            st.button(t("ui_runs.rename"), key="runs_rename", disabled=new_name.strip() == name, on_click=_rename,
                       args=(run_id,))
     with right:
         st.write("")
         st.write("")
         if st.session_state.get(CONFIRM_DELETE) != run_id:
-            st.button("Delete run…", key="runs_delete", on_click=_ask_delete, args=(run_id,))
+            st.button(t("ui_runs.delete"), key="runs_delete", on_click=_ask_delete, args=(run_id,))
         else:
             folder = run_id.replace("`", "'")
-            st.warning(f"Delete **{_escape(name)}** (folder `{folder}`) and its model for good?")
+            st.warning(t("ui_runs.delete.confirm", name=_escape(name), folder=folder))
             yes, no = st.columns(2)
-            yes.button("Yes, delete", key="runs_delete_yes", type="primary", on_click=_delete, args=(run_id, name))
-            no.button("Cancel", key="runs_delete_no", on_click=_cancel_delete)
+            yes.button(t("ui_runs.delete.yes"), key="runs_delete_yes", type="primary", on_click=_delete,
+                       args=(run_id, name))
+            no.button(t("ui_runs.delete.cancel"), key="runs_delete_no", on_click=_cancel_delete)
 
 
 def _notice(infos_by_id: dict) -> None:
@@ -429,8 +437,7 @@ def _notice(infos_by_id: dict) -> None:
     pending = st.session_state.get(CONFIRM_DELETE)
     if pending is not None and pending not in infos_by_id:
         st.session_state.pop(CONFIRM_DELETE, None)
-        st.warning(f"The run {pending} you asked to delete is no longer in {runs_root()}, so nothing was "
-                   "deleted.")
+        st.warning(t("ui_runs.delete.vanished", run_id=pending, root=runs_root()))
 
 
 def _chose_another() -> None:
@@ -442,20 +449,21 @@ def _chose_another() -> None:
 def render() -> None:
     from lab.train.runs import list_runs
 
-    st.title("Runs")
+    st.title(t("ui_session.page.runs"))
     infos = list_runs(runs_root())
     by_id = {info.id: info for info in infos}
     _notice(by_id)
     if not infos:
-        st.info("No runs yet. Train a model on the Train page; every run is kept here.")
+        st.info(t("ui_runs.no_runs"))
         return
     table = runs_table(infos)
-    st.dataframe(table.drop(columns=["id"]), hide_index=True, width="stretch",
-                 column_config={"best val acc": st.column_config.NumberColumn(format="percent"),
-                                "test acc": st.column_config.NumberColumn(format="percent"),
-                                "model": st.column_config.TextColumn(width="large")})
+    headers = {column: st.column_config.Column(t(words)) for column, words in COLUMNS.items()}
+    headers.update({"best val acc": st.column_config.NumberColumn(t(COLUMNS["best val acc"]), format="percent"),
+                    "test acc": st.column_config.NumberColumn(t(COLUMNS["test acc"]), format="percent"),
+                    "model": st.column_config.TextColumn(t(COLUMNS["model"]), width="large")})
+    st.dataframe(table.drop(columns=["id"]), hide_index=True, width="stretch", column_config=headers)
     _compare(infos, by_id)
-    st.subheader("One run")
+    st.subheader(t("ui_runs.one_run"))
     ids = [info.id for info in infos]
     current = st.session_state.get(DETAIL)
     if current is not None and current not in by_id:
@@ -466,7 +474,7 @@ def render() -> None:
             st.session_state[DETAIL] = found[0]
         else:
             st.session_state.pop(DETAIL, None)
-    chosen = st.selectbox("Run", ids, key=DETAIL, format_func=lambda run_id: _label(by_id, run_id),
+    chosen = st.selectbox(t("ui_runs.run"), ids, key=DETAIL, format_func=lambda run_id: _label(by_id, run_id),
                           on_change=_chose_another)
     if chosen in by_id:
         _details(by_id[chosen])

@@ -125,7 +125,9 @@ def wait(timeout: float | None = None):
             if _thread is None and not _done.is_set():
                 _load()
     if not _done.wait(timeout):
-        raise TimeoutError(f"TensorFlow is still loading after {timeout:g} s.")
+        from lab.i18n import t
+
+        raise TimeoutError(t("ui_loader.still_loading", seconds=timeout))
     if _error is not None:
         raise _error
     return sys.modules["tensorflow"]

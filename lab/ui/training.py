@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from lab.errors import LabError
+from lab.i18n import t
 from lab.train.snapshot import Snapshot
 from lab.train.status import ACTIVE
 from lab.ui import charts, session
@@ -30,7 +31,7 @@ def _snapshot(job) -> Snapshot:
     try:
         return job.snapshot()
     except Exception as error:  # a broken snapshot must not take the page down
-        return Snapshot(status="failed", error=f"The job's progress could not be read: {error}")
+        return Snapshot(status="failed", error=t("ui_training.snapshot_unreadable", error=error))
 
 
 def shown_job():
@@ -55,33 +56,43 @@ def _settings(load_params: dict) -> dict:
     """The widgets of the training settings; returns the TrainConfig keyword arguments they set."""
     left, middle, right = st.columns(3)
     with left:
-        st.markdown("**Run**")
-        epochs = st.number_input("Epochs", 1, 500, 10, key="train_epochs")
-        batch_size = st.number_input("Batch size", 1, 4096, int(load_params.get("batch_size") or 32), step=8,
-                                     key="train_batch_size")
-        seed = st.number_input("Seed", 0, 2**31 - 1, int(load_params.get("seed") or 1337), key="train_seed",
-                               help="The same seed, data and settings give the same weights and the same curves.")
-        name = st.text_input("Run name (optional)", key="train_name", placeholder="e.g. same-padding")
+        st.markdown(f"**{t('ui_training.section.run')}**")
+        epochs = st.number_input(t("ui_training.epochs"), 1, 500, 10, key="train_epochs",
+                                 help=t("ui_training.epochs.help"))
+        batch_size = st.number_input(t("ui_training.batch_size"), 1, 4096, int(load_params.get("batch_size") or 32),
+                                     step=8, key="train_batch_size", help=t("ui_training.batch_size.help"))
+        seed = st.number_input(t("ui_training.seed"), 0, 2**31 - 1, int(load_params.get("seed") or 1337),
+                               key="train_seed", help=t("ui_training.seed.help"))
+        name = st.text_input(t("ui_training.name"), key="train_name", placeholder=t("ui_training.name.placeholder"),
+                             help=t("ui_training.name.help"))
     with middle:
-        st.markdown("**Early stopping**")
-        early_on = st.toggle("Stop when it stops improving", True, key="train_es_on")
-        es_monitor = st.selectbox("Watch", MONITORS, key="train_es_monitor", disabled=not early_on)
-        es_patience = st.number_input("Patience (epochs)", 1, 100, 3, key="train_es_patience", disabled=not early_on)
-        es_restore = st.checkbox("Restore the best weights at the end", True, key="train_es_restore",
-                                 disabled=not early_on)
-        st.markdown("**Checkpoint**")
-        ck_monitor = st.selectbox("Save by", MONITORS, key="train_ckpt_monitor")
-        ck_best = st.checkbox("Save only when it improves", True, key="train_ckpt_best_only")
+        st.markdown(f"**{t('ui_training.section.early_stopping')}**")
+        early_on = st.toggle(t("ui_training.early.toggle"), True, key="train_es_on",
+                             help=t("ui_training.early.toggle.help"))
+        es_monitor = st.selectbox(t("ui_training.watch"), MONITORS, key="train_es_monitor", disabled=not early_on,
+                                  help=t("ui_training.watch.help"))
+        es_patience = st.number_input(t("ui_training.patience"), 1, 100, 3, key="train_es_patience",
+                                      disabled=not early_on, help=t("ui_training.early.patience.help"))
+        es_restore = st.checkbox(t("ui_training.early.restore"), True, key="train_es_restore",
+                                 disabled=not early_on, help=t("ui_training.early.restore.help"))
+        st.markdown(f"**{t('ui_training.section.checkpoint')}**")
+        ck_monitor = st.selectbox(t("ui_training.checkpoint.monitor"), MONITORS, key="train_ckpt_monitor",
+                                  help=t("ui_training.checkpoint.monitor.help"))
+        ck_best = st.checkbox(t("ui_training.checkpoint.best_only"), True, key="train_ckpt_best_only",
+                              help=t("ui_training.checkpoint.best_only.help"))
     with right:
-        st.markdown("**Learning rate**")
-        rlr_on = st.toggle("Lower it on a plateau (ReduceLROnPlateau)", False, key="train_rlr_on")
-        rlr_monitor = st.selectbox("Watch ", MONITORS, key="train_rlr_monitor", disabled=not rlr_on)
-        rlr_factor = st.number_input("Multiply by", 0.01, 0.99, 0.5, step=0.05, key="train_rlr_factor",
-                                     disabled=not rlr_on)
-        rlr_patience = st.number_input("Patience (epochs) ", 1, 100, 2, key="train_rlr_patience",
-                                       disabled=not rlr_on)
-        rlr_min = st.number_input("Lowest rate", 0.0, 1.0, 1e-5, format="%.6f", key="train_rlr_min",
-                                  disabled=not rlr_on)
+        st.markdown(f"**{t('ui_training.section.learning_rate')}**")
+        rlr_on = st.toggle(t("ui_training.reduce_lr.toggle"), False, key="train_rlr_on",
+                           help=t("ui_training.reduce_lr.toggle.help"))
+        rlr_monitor = st.selectbox(t("ui_training.watch"), MONITORS, key="train_rlr_monitor", disabled=not rlr_on,
+                                   help=t("ui_training.watch.help"))
+        rlr_factor = st.number_input(t("ui_training.reduce_lr.factor"), 0.01, 0.99, 0.5, step=0.05,
+                                     key="train_rlr_factor", disabled=not rlr_on,
+                                     help=t("ui_training.reduce_lr.factor.help"))
+        rlr_patience = st.number_input(t("ui_training.patience"), 1, 100, 2, key="train_rlr_patience",
+                                       disabled=not rlr_on, help=t("ui_training.reduce_lr.patience.help"))
+        rlr_min = st.number_input(t("ui_training.reduce_lr.min"), 0.0, 1.0, 1e-5, format="%.6f",
+                                  key="train_rlr_min", disabled=not rlr_on, help=t("ui_training.reduce_lr.min.help"))
     return {
         "epochs": int(epochs),
         "batch_size": int(batch_size),
@@ -99,16 +110,16 @@ def blockers(dataset, spec, batch_size: int | None = None) -> list[str]:
     """Why training cannot start now, one sentence each ([] when it can); the memory check uses ``batch_size``."""
     reasons = []
     if not dataset:
-        reasons.append("Choose a dataset on the Dataset page first.")
+        reasons.append(t("ui_training.blocker.no_dataset"))
     elif not Path(dataset).is_dir():
-        reasons.append(f"The dataset folder {dataset} is gone; choose a dataset again on the Dataset page.")
+        reasons.append(t("ui_training.blocker.dataset_gone", path=dataset))
     if not spec:
-        reasons.append("Choose or build a model on the Architecture page first.")
+        reasons.append(t("ui_training.blocker.no_model"))
     else:
         report = session.check(spec, batch_size).report
         for problem in report.errors:
-            where = f"Layer {problem.layer}: " if problem.layer else ""
-            reasons.append(f"{where}{problem.message}")
+            reasons.append(t("ui_training.blocker.layer", layer=problem.layer, message=problem.message)
+                           if problem.layer else problem.message)
     return reasons
 
 
@@ -141,20 +152,21 @@ def progress_text(snap: Snapshot) -> tuple[float, str]:
     batch, batches = snap.batch, snap.batches or 0
     status = snap.status
     if status == "queued":
-        return 0.0, "Waiting for the job ahead to finish"
+        return 0.0, t("ui_training.progress.waiting")
     done = 0.0
     if epochs:
         within = batch / batches if batches else 0.0
         done = min(1.0, max(0.0, ((max(epoch, 1) - 1) + within) / epochs))
         if status not in ACTIVE:
             done = 1.0 if status == "finished" else done
-    parts = [f"Epoch {max(epoch, 1)}/{epochs}" if epochs else "Starting"]
+    parts = [t("ui_training.progress.epoch", epoch=max(epoch, 1), epochs=epochs) if epochs
+             else t("ui_training.progress.starting")]
     if batches:
-        parts.append(f"batch {batch}/{batches}")
+        parts.append(t("ui_training.progress.batch", batch=batch, batches=batches))
     if status in ACTIVE:
-        parts.append(f"elapsed {_duration(snap.elapsed)}")
+        parts.append(t("ui_training.progress.elapsed", time=_duration(snap.elapsed)))
         if snap.eta is not None:
-            parts.append(f"about {_duration(snap.eta)} left")
+            parts.append(t("ui_training.progress.left", time=_duration(snap.eta)))
     return done, " · ".join(parts)
 
 
@@ -167,7 +179,7 @@ def _diagnostics(snap: Snapshot) -> None:
 def _messages(snap: Snapshot) -> None:
     messages = [m for m in snap.messages if m]
     if messages:
-        with st.expander(f"Messages ({len(messages)})", expanded=snap.status == "failed"):
+        with st.expander(t("ui_training.messages", count=len(messages)), expanded=snap.status == "failed"):
             for message in messages[-20:]:
                 st.markdown(f"- {message}")
 
@@ -184,12 +196,12 @@ def _summary(snap: Snapshot) -> None:
         values = [row.get(f"val_{key}") for row in history if isinstance(row.get(f"val_{key}"), (int, float))]
         best_val = max(values) if values else None
     cols = st.columns(4)
-    cols[0].metric("Best validation accuracy", _percent(best_val))
-    cols[1].metric("Test accuracy", _percent(info.test_accuracy if info else None))
-    cols[2].metric("Epochs", f"{len(history)}/{snap.epochs or '–'}")
-    cols[3].metric("Time", _duration(snap.elapsed))
+    cols[0].metric(t("ui_training.summary.best_val"), _percent(best_val))
+    cols[1].metric(t("ui_training.summary.test"), _percent(info.test_accuracy if info else None))
+    cols[2].metric(t("ui_training.epochs"), f"{len(history)}/{snap.epochs or '–'}")
+    cols[3].metric(t("ui_training.summary.time"), _duration(snap.elapsed))
     if run_dir and info is not None and info.has_model:
-        if st.button("Predict with this model →", key="train_goto_predict", type="primary"):
+        if st.button(t("ui_training.predict"), key="train_goto_predict", type="primary"):
             session.choose_run(str(run_dir))
             session.switch_to("predict")
 
@@ -199,34 +211,32 @@ def job_view(job) -> None:
     snap = _snapshot(job)
     status = snap.status
     active = status in ACTIVE
-    name = snap.name or Path(snap.run_dir or "").name or "this run"
+    name = snap.name or Path(snap.run_dir or "").name or t("ui_training.this_run")
     if status == "queued":
         place = snap.queue_position
-        st.info(f"Queued{f' (place {place} in the queue)' if place else ''}: another run is training; this one "
-                "starts when it ends.", icon="⏳")
+        st.info(t("ui_training.status.queued_place", place=place) if place else t("ui_training.status.queued"),
+                icon="⏳")
     elif status == "running":
-        st.info(f"Training **{name}** in the background. Use the rest of the page freely; reloading the page "
-                "or opening it in another tab shows this run again.", icon="🏃")
+        st.info(t("ui_training.status.running", name=name), icon="🏃")
     elif status == "stopping":
-        st.warning("Stopping after the current batch…", icon="✋")
+        st.warning(t("ui_training.status.stopping"), icon="✋")
     elif status == "stopped":
-        st.info(f"Stopped by you after {len(snap.history)} full epoch(s). The best model so far was "
-                f"kept in {snap.run_dir}.", icon="✋")
+        st.info(t("ui_training.status.stopped", epochs=len(snap.history), folder=snap.run_dir), icon="✋")
     elif status == "finished":
-        st.success(f"Finished **{name}**.", icon="✅")
+        st.success(t("ui_training.status.finished", name=name), icon="✅")
     elif status in ("failed", "error"):
-        st.error(snap.error or "Training failed; see the messages below.")
+        st.error(snap.error or t("ui_training.status.failed"))
     else:
-        st.info(f"Status: {status}.")
+        st.info(t("ui_training.status.other", status=status))
     if snap.error and status not in ("failed", "error"):
         st.error(snap.error)
 
     fraction, text = progress_text(snap)
     if active or status == "stopped":
         st.progress(fraction, text=text)
-    if active and st.button("Stop", key="train_stop", help="Ends after the current batch and keeps the best model."):
+    if active and st.button(t("ui_training.stop"), key="train_stop", help=t("ui_training.stop.help")):
         job.stop()
-        st.toast("Stopping after the current batch; the best model so far is kept.")
+        st.toast(t("ui_training.stop.toast"))
 
     _diagnostics(snap)
     if status in ("finished", "stopped"):
@@ -236,12 +246,12 @@ def job_view(job) -> None:
         planned = snap.epochs if active else None  # a finished run's axis ends at its last epoch
         st.altair_chart(charts.training_chart(frame, epochs=planned), width="stretch")
     elif active:
-        st.caption("The chart appears after the first batch.")
+        st.caption(t("ui_training.chart_soon"))
     _messages(snap)
 
 
 def render() -> None:
-    st.title("Train")
+    st.title(t("ui_session.page.train"))
     # Whichever page a person opens first, training starts from a dataset and a network that fit each other.
     session.ensure_dataset()
     dataset = session.dataset()
@@ -251,16 +261,17 @@ def render() -> None:
     active = job is not None and _snapshot(job).status in ACTIVE
 
     live_area = st.container()
-    with st.expander("Settings", expanded=not active):
-        st.caption(f"Dataset: **{Path(dataset).name if dataset else 'none chosen'}**"
-                   + (f" · model: **{len(spec.get('layers', []))} layers**" if spec else ""))
+    with st.expander(t("ui_training.settings"), expanded=not active):
+        chosen = Path(dataset).name if dataset else t("ui_training.no_dataset_chosen")
+        st.caption(t("ui_training.caption.model", dataset=chosen, layers=len(spec.get("layers", []))) if spec
+                   else t("ui_training.caption.dataset", dataset=chosen))
         settings = _settings(load_params)
         reasons = blockers(dataset, spec, settings["batch_size"])
         for reason in reasons:
             st.error(reason)
-        label = "Queue another run" if active else "Start training"
+        label = t("ui_training.queue_another") if active else t("ui_training.start")
         start = st.button(label, key="train_start", type="primary", disabled=bool(reasons),
-                          help=reasons[0] if reasons else "Trains in the background; the page stays usable.")
+                          help=reasons[0] if reasons else t("ui_training.start.help"))
     if start and not reasons:
         try:
             new_job = _submit(spec, settings)
@@ -273,7 +284,7 @@ def render() -> None:
 
     with live_area:
         if job is None:
-            st.info("No training yet. Open **Settings** below, then press **Start training**.")
+            st.info(t("ui_training.no_job"))
             return
 
         @st.fragment(run_every=1.0 if active else None)

@@ -7,8 +7,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from lab import layers
+from lab.i18n import t
 from lab.shapes import Table
-from lab.spec import Report, ints, times
+from lab.spec import Report
 
 ERROR_BG = "rgba(255, 43, 43, 0.16)"
 ERROR_FG = "rgb(220, 38, 38)"
@@ -21,45 +23,6 @@ def shape_text(shape) -> str:
     if shape is None:
         return "—"
     return " × ".join(str(v) for v in shape)
-
-
-def layer_summary(layer: dict) -> str:
-    """The few settings that matter most, in words: '32 filters 3×3, same, relu'."""
-    kind = layer.get("type")
-    try:
-        if kind == "Conv2D":
-            parts = [f"{layer['filters']} filters {times(ints(layer['kernel_size']))}"]
-            if ints(layer.get("strides", 1)) != (1, 1):
-                parts.append(f"stride {times(ints(layer['strides']))}")
-            parts.append(layer.get("padding", "valid"))
-            if layer.get("activation"):
-                parts.append(layer["activation"])
-            return ", ".join(parts)
-        if kind in ("MaxPooling2D", "AveragePooling2D"):
-            parts = [times(ints(layer.get("pool_size", 2)))]
-            if layer.get("strides") is not None:
-                parts.append(f"stride {times(ints(layer['strides']))}")
-            parts.append(layer.get("padding", "valid"))
-            return ", ".join(parts)
-        if kind == "Dense":
-            return f"{layer['units']} units" + (f", {layer['activation']}" if layer.get("activation") else "")
-        if kind == "Dropout":
-            return f"rate {layer['rate']:g}"
-        if kind == "Rescaling":
-            scale = layer["scale"]
-            text = "1/255" if abs(scale - 1 / 255) < 1e-9 else f"{scale:g}"
-            return f"× {text}" + (f" + {layer['offset']:g}" if layer.get("offset") else "")
-        if kind == "Resizing":
-            return f"to {layer['height']}×{layer['width']}"
-        if kind == "RandomFlip":
-            return layer.get("mode", "horizontal_and_vertical").replace("_", " ")
-        if kind in ("RandomRotation",):
-            return f"factor {layer['factor']}"
-        if kind in ("RandomTranslation", "RandomZoom"):
-            return f"height {layer['height_factor']}, width {layer.get('width_factor', layer['height_factor'])}"
-    except (KeyError, TypeError, ValueError):
-        return ""
-    return ""
 
 
 def _cell(text: str, style: str = "") -> str:
@@ -81,19 +44,20 @@ def shape_table_html(spec: dict, report: Report, result: Table | None) -> str:
         if problem.layer is not None:
             warnings.setdefault(problem.layer, []).append(problem.message)
 
-    head = "".join(f'<th style="text-align:{align};padding:4px 8px">{name}</th>'
-                   for name, align in (("#", "right"), ("Layer", "left"), ("Output shape", "left"),
-                                       ("Parameters", "right"), ("How it is computed", "left")))
+    head = "".join(f'<th style="text-align:{align};padding:4px 8px">{html.escape(name)}</th>'
+                   for name, align in (("#", "right"), (t("ui_widgets.table.layer"), "left"),
+                                       (t("ui_widgets.table.output_shape"), "left"),
+                                       (t("ui_widgets.table.parameters"), "right"),
+                                       (t("ui_widgets.table.how"), "left")))
     rows = [
-        "<tr>" + _cell("0", "text-align:right") + _cell("<b>Input</b>")
+        "<tr>" + _cell("0", "text-align:right") + _cell(f"<b>{html.escape(t('ui_widgets.table.input'))}</b>")
         + _cell(f'<code style="white-space:nowrap">{shape_text(spec.get("input_shape"))}</code>')
-        + _cell("0", "text-align:right") + _cell("height × width × channels of each image") + "</tr>"
+        + _cell("0", "text-align:right") + _cell(html.escape(t("ui_widgets.table.input_shape"))) + "</tr>"
     ]
-    layers = spec.get("layers") or []
-    for index, layer in enumerate(layers, start=1):
+    for index, layer in enumerate(spec.get("layers") or [], start=1):
         row = result.rows[index - 1] if result is not None and index - 1 < len(result.rows) else None
         kind = html.escape(str(layer.get("type", "?")) if isinstance(layer, dict) else "?")
-        summary = html.escape(layer_summary(layer)) if isinstance(layer, dict) else ""
+        summary = html.escape(layers.summary(layer)) if isinstance(layer, dict) else ""
         name = f"<b>{kind}</b>" + (f'<br><span style="opacity:0.7;font-size:0.85em">{summary}</span>'
                                    if summary else "")
         messages = errors.get(index, [])
@@ -114,10 +78,12 @@ def shape_table_html(spec: dict, report: Report, result: Table | None) -> str:
                     + _cell(name) + _cell(shape) + _cell(params, "text-align:right")
                     + _cell(formula + notes, "font-size:0.9em") + "</tr>")
     if result is not None and result.ok:
-        totals = (f"<b>Total {result.total_params:,}</b> · trainable {result.trainable_params:,} · "
-                  f"non-trainable {result.non_trainable_params:,}")
+        total = html.escape(t("ui_widgets.table.total", total=f"{result.total_params:,}"))
+        split = html.escape(t("ui_widgets.table.trainable", trainable=f"{result.trainable_params:,}",
+                              non_trainable=f"{result.non_trainable_params:,}"))
+        totals = f"<b>{total}</b> · {split}"
     else:
-        totals = "<b>Totals appear once every layer fits.</b>"
+        totals = f"<b>{html.escape(t('ui_widgets.table.no_totals'))}</b>"
     rows.append('<tr style="border-top:2px solid rgba(128,128,128,0.5)">' + _cell("") + _cell("")
                 + _cell('<code style="white-space:nowrap">'
                         f"{shape_text(result.output_shape) if result is not None and result.ok else '—'}</code>")

@@ -49,15 +49,15 @@ def test_train_shows_a_growing_live_chart_and_stops(page, app_url, shoot):
     first_text = progress.inner_text(timeout=30_000)
     # other widgets keep working while it trains
     page.locator("[data-testid=stExpander] summary", has_text="Settings").click()
-    page.get_by_label("Run name (optional)").fill("another name")
-    page.get_by_label("Run name (optional)").press("Enter")
+    page.get_by_label("Run name (optional)", exact=True).fill("another name")
+    page.get_by_label("Run name (optional)", exact=True).press("Enter")
     page.wait_for_timeout(2500)
     assert progress.inner_text(timeout=30_000) != first_text, "the progress did not move within 2.5 s"
     epoch_three_on = re.compile(r"Epoch ([3-9]|[1-9][0-9]+)/200 · batch")
     page.get_by_text(epoch_three_on).first.wait_for(timeout=180_000)  # a few epoch points drawn
     page.wait_for_timeout(1500)
     shoot(page, "train-mid")
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text(re.compile(r"Stopped by you after \d+ full epoch")).first.wait_for(timeout=60_000)
     epochs_done = int(re.search(r"after (\d+) full", page.get_by_text("Stopped by you").first.inner_text()).group(1))
     assert 2 <= epochs_done < 200
