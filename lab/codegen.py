@@ -24,7 +24,7 @@ from lab.compiling import (
     top_k_class,
 )
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import settled, t
 from lab.layers import LAYER_TYPES
 from lab.shapes import table
 from lab.spec import validate
@@ -90,6 +90,7 @@ def _comment(text: str) -> str:
     return " ".join(text.split())
 
 
+@settled
 def to_script(spec: dict, data_dir: str = "./Data", epochs: int = 10, batch_size: int = 32) -> str:
     """A script that builds, compiles and trains the spec's model on a folder of class folders.
 

@@ -17,11 +17,12 @@ mistake in the code and raises KeyError (a test reads every id the code uses).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 LANGUAGES = {"en": "English", "pt-BR": "Português (Brasil)"}
@@ -35,8 +36,15 @@ _resolver: Callable[[], str | None] | None = None
 
 def normalize(tag: object) -> str | None:
     """The lab's language for a locale tag ("pt", "pt_BR.UTF-8", "pt-br", "en-US"), or None when it has none."""
+    if tag in FOLDERS:
+        return tag
     if not isinstance(tag, str) or not tag.strip():
         return None
+    return _normalize(tag)
+
+
+@lru_cache(maxsize=256)
+def _normalize(tag: str) -> str | None:
     base = re.split(r"[.@]", tag.strip())[0].replace("_", "-").lower()
     if base.startswith("pt"):
         return "pt-BR"
@@ -60,18 +68,39 @@ def speaking(lang: str | None) -> Iterator[None]:
         _language.reset(token)
 
 
+def settled(function: Callable) -> Callable:
+    """Resolves the language once for a whole call that asks for many words (a check, a shape table)."""
+
+    @functools.wraps(function)
+    def speaking_once(*args, **kwargs):
+        if _language.get():
+            return function(*args, **kwargs)
+        token = _language.set(language())
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _language.reset(token)
+
+    return speaking_once
+
+
 def set_resolver(resolver: Callable[[], str | None] | None) -> None:
     """Installs the page's way of knowing the language of the person being served (their session's choice)."""
     global _resolver
     _resolver = resolver
 
 
+ENVIRONMENT = ("CNN_LAB_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
+_environment: tuple[tuple, str | None] = ((), None)
+
+
 def _from_environment() -> str | None:
-    for name in ("CNN_LAB_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
-        found = normalize(os.environ.get(name))
-        if found:
-            return found
-    return None
+    """The environment's language; re-read only when one of its variables changed (t() runs thousands of times)."""
+    global _environment
+    values = tuple(map(os.environ.get, ENVIRONMENT))
+    if values != _environment[0]:
+        _environment = (values, next((found for found in map(normalize, values) if found), None))
+    return _environment[1]
 
 
 def language() -> str:
@@ -163,13 +192,24 @@ def catalogue(lang: str) -> dict[str, str]:
 
 def t(key: str, /, lang: str | None = None, **params: object) -> str:
     """The words for ``key`` in the current language (or ``lang``), with the named placeholders filled in."""
-    lang = normalize(lang) if lang else language()
-    text = catalogue(lang).get(key)
+    lang = (lang if lang in FOLDERS else normalize(lang)) if lang else (_language.get() or language())
+    words = _loaded.get(lang) or _load(lang)
+    text = words.get(key)
     if not text:
-        text = catalogue(DEFAULT).get(key)
+        text = (_loaded.get(DEFAULT) or _load(DEFAULT)).get(key)
         if text is None:
             raise KeyError(f"no words for {key!r} in {LOCALE_DIR / FOLDERS[DEFAULT]}")
-    return text.format(**params)
+    if params or "{" in text or "}" in text:
+        return text.format(**params)
+    return text
+
+
+_loaded: dict[str, dict[str, str]] = {}
+
+
+def _load(lang: str) -> dict[str, str]:
+    _loaded[lang] = catalogue(lang)
+    return _loaded[lang]
 
 
 def has(key: str) -> bool:

@@ -10,7 +10,7 @@ names the layer in it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lab.i18n import t
 from lab.values import ints, times
@@ -30,8 +30,7 @@ class ShapeError(Exception):
         return t(self.key, label=label, **self.params)
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):  # a tuple: a shape table makes one per layer on every keystroke
     shape: Shape
     shape_formula: str
     params_formula: str
@@ -39,8 +38,7 @@ class Outcome:
     non_trainable: int = 0
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """How a sliding window reads its input (height, width pairs), and what it computes on each position."""
 
     size: tuple[int, int]

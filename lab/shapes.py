@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import settled, t
 from lab.layers import LAYER_TYPES, layer_label
 from lab.shape_rules import Shape, ShapeError, n
 
@@ -84,6 +84,7 @@ def _row(index: int, layer: dict, shape: Shape) -> Row:
                outcome.shape_formula, outcome.params_formula)
 
 
+@settled
 def table(spec: dict) -> Table:
     """The shape table of a spec whose arguments are well formed (see ``lab.spec.check``).
 
@@ -138,6 +139,7 @@ class MemoryEstimate:
         return t("shapes.memory.largest_outputs", label=label, count=n(math.prod(row.output_shape)))
 
 
+@settled
 def memory_estimate(spec: dict, batch_size: int = DEFAULT_BATCH_SIZE, result: Table | None = None) -> MemoryEstimate:
     """The memory needed to train a spec whose arguments ``check`` accepts, in batches of ``batch_size``.
 

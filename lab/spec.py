@@ -28,7 +28,7 @@ from lab.compiling import (
     optimizer_arguments,
 )
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import settled, t
 from lab.layers import (
     ACTIVATIONS,
     FILL_MODES,
@@ -102,6 +102,7 @@ class Problem:
 class Report:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    table: Table | None = None  # the shape table the check computed (None when the arguments did not allow one)
 
     @property
     def ok(self) -> bool:
@@ -246,6 +247,7 @@ def depth(value: Any, limit: int = MAX_DEPTH) -> int:
     return deepest
 
 
+@settled
 def check(spec: dict, batch_size: int = DEFAULT_BATCH_SIZE) -> Report:
     """Every error and warning of a spec, without building anything.
 
@@ -280,6 +282,7 @@ def check(spec: dict, batch_size: int = DEFAULT_BATCH_SIZE) -> Report:
         return report
 
     result = table(spec)
+    report.table = result
     for row in result.rows:
         if row.error:
             report.errors.append(Problem(row.index, row.error))

@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from lab import presets, shapes  # noqa: E402
+from lab import spec as specs  # noqa: E402
 from lab.ui import session  # noqa: E402
 
 
@@ -459,9 +460,10 @@ def test_an_edit_checks_the_network_once_and_an_unchanged_rerun_not_at_all(at, m
         return real(spec)
 
     monkeypatch.setattr(shapes, "table", counted)
+    monkeypatch.setattr(specs, "table", counted)  # lab.spec imports it by name
     at.number_input(key=f"arch_{uid}_filters").set_value(9).run()
     assert table_rows(at)[index + 1]["shape"].endswith("× 9")
-    assert len(calls) <= 2  # lab.spec.check's own table, and the one every view of this change draws from
+    assert len(calls) == 1  # lab.spec.check computes it once; every view of this change draws from its report
     calls.clear()
     at.run()
     assert calls == []  # nothing changed: the session's check is reused

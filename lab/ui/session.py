@@ -244,10 +244,12 @@ def check(spec: dict | None = None, batch_size: int | None = None) -> Checked:
     kept = st.session_state.setdefault(_CHECKED, {})
     if key not in kept:
         report = specs.check(spec) if batch_size is None else specs.check(spec, batch_size=batch_size)
-        try:
-            table = shapes.table(spec)
-        except Exception:  # noqa: BLE001 - malformed arguments: the report says which
-            table = None
+        table = report.table
+        if table is None:
+            try:
+                table = shapes.table(spec)
+            except Exception:  # noqa: BLE001 - malformed arguments: the report says which
+                table = None
         while len(kept) >= CHECKS_KEPT:
             kept.pop(next(iter(kept)))
         kept[key] = Checked(report, table)
