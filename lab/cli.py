@@ -17,7 +17,7 @@ from lab import i18n
 from lab.errors import LabError
 from lab.i18n import t
 
-DOMAIN_COMMANDS = ("lab.data.cli", "lab.train.cli")
+DOMAIN_COMMANDS = ("lab.data.cli", "lab.train.cli", "lab.explain_cli")
 LANG_OPTION = "--lang"
 # argparse words its own parts (the "usage:" line, the option groups, its error messages) through gettext's
 # `argparse._`; while the lab's parser is built and used, those words come from the lab's catalogue instead.

@@ -2,7 +2,8 @@
 
 Pure Python: ``lab.spec`` checks a spec's compile settings against these tables, ``lab.build`` turns them into
 Keras objects, ``lab.codegen`` writes them into a script, and training loads the labels ``LABEL_MODES`` names.
-tests/test_security_spec.py compares the optimizer table with the real Keras signatures.
+tests/test_security_spec.py compares the optimizer table with the real Keras signatures. The guides at the end
+explain each optimizer, loss and metric in words (ids of lab/locale/*/compiling.po).
 """
 
 from __future__ import annotations
@@ -118,3 +119,73 @@ def optimizer_arguments(settings: Any) -> tuple[str, dict[str, Any]]:
         raise LabError(t("spec.optimizer.unknown_setting", optimizer=OPTIMIZER_CLASSES[name], key=show(unknown[0]),
                          allowed=", ".join(allowed)))
     return OPTIMIZER_CLASSES[name], {key: allowed[key].convert(value) for key, value in settings.items()}
+
+
+# --- the guides: each optimizer, loss and metric explained ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class OptimizerGuide:
+    label: str  # how the guide names it: "SGD + momentum"
+    optimizer: str  # its name in a spec
+    idea_id: str
+    learning_rate: str  # the usual starting values
+    when_id: str
+
+
+OPTIMIZER_GUIDE = (
+    OptimizerGuide("SGD", "sgd", "compiling.optimizer.sgd.idea", "0.01–0.1", "compiling.optimizer.sgd.when"),
+    OptimizerGuide("SGD + momentum", "sgd", "compiling.optimizer.sgd_momentum.idea", "0.01–0.1",
+                   "compiling.optimizer.sgd_momentum.when"),
+    OptimizerGuide("Adam", "adam", "compiling.optimizer.adam.idea", "0.001", "compiling.optimizer.adam.when"),
+    OptimizerGuide("AdamW", "adamw", "compiling.optimizer.adamw.idea", "0.001", "compiling.optimizer.adamw.when"),
+    OptimizerGuide("RMSprop", "rmsprop", "compiling.optimizer.rmsprop.idea", "0.001",
+                   "compiling.optimizer.rmsprop.when"),
+    OptimizerGuide("Adagrad", "adagrad", "compiling.optimizer.adagrad.idea", "0.01",
+                   "compiling.optimizer.adagrad.when"),
+    OptimizerGuide("Adadelta", "adadelta", "compiling.optimizer.adadelta.idea", "1.0",
+                   "compiling.optimizer.adadelta.when"),
+)
+
+
+@dataclass(frozen=True)
+class LossGuide:
+    loss: str
+    labels_id: str  # what its labels look like
+    output_id: str  # the last layer it needs
+    when_id: str
+
+
+LOSS_GUIDE = (
+    LossGuide(SPARSE, "compiling.loss.sparse.labels", "compiling.loss.output.softmax", "compiling.loss.sparse.when"),
+    LossGuide(CATEGORICAL, "compiling.loss.categorical.labels", "compiling.loss.output.softmax",
+              "compiling.loss.categorical.when"),
+    LossGuide(BINARY, "compiling.loss.binary.labels", "compiling.loss.output.sigmoid", "compiling.loss.binary.when"),
+)
+
+
+@dataclass(frozen=True)
+class MetricGuide:
+    metric: str
+    what_id: str  # what it tells
+    misleads_id: str  # when it misleads
+
+    def words(self) -> tuple[str, str]:
+        k = top_k(self.metric)
+        return t(self.what_id, k=k) if k else t(self.what_id), t(self.misleads_id)
+
+
+_ACCURACY_MISLEADS = "compiling.metric.accuracy.misleads"
+METRIC_GUIDE = (
+    MetricGuide("accuracy", "compiling.metric.accuracy.what", _ACCURACY_MISLEADS),
+    MetricGuide("sparse_categorical_accuracy", "compiling.metric.sparse_categorical_accuracy.what",
+                _ACCURACY_MISLEADS),
+    MetricGuide("categorical_accuracy", "compiling.metric.categorical_accuracy.what", _ACCURACY_MISLEADS),
+    MetricGuide("binary_accuracy", "compiling.metric.binary_accuracy.what",
+                "compiling.metric.binary_accuracy.misleads"),
+    MetricGuide("precision", "compiling.metric.precision.what", "compiling.metric.precision.misleads"),
+    MetricGuide("recall", "compiling.metric.recall.what", "compiling.metric.recall.misleads"),
+    MetricGuide("auc", "compiling.metric.auc.what", "compiling.metric.auc.misleads"),
+    MetricGuide("f1_score", "compiling.metric.f1_score.what", "compiling.metric.f1_score.misleads"),
+    MetricGuide("top_3_accuracy", "compiling.metric.top_k.what", "compiling.metric.top_k.misleads"),
+    MetricGuide("top_5_accuracy", "compiling.metric.top_k.what", "compiling.metric.top_k.misleads"),
+)

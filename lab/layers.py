@@ -1,10 +1,11 @@
 """The layer catalogue: everything the lab knows about each Keras layer type, in one table.
 
 A layer type declares its constructor arguments (each with its check, its Keras default, the widget that edits it
-and the id of its help text), its shape rule, its sliding window if it has one, a one-line summary of a layer's
-key settings, and a short name for lists of runs. Adding a layer type means adding one entry to LAYER_TYPES (and
-its words to lab/locale/*/layers.po); the spec's checks, the shape table, the code export and the page read it
-from here.
+and the id of its help text: what the argument does, how it changes the output shape and the parameters, when to
+change it), its shape rule, its sliding window if it has one, a one-line summary of a layer's key settings, a short
+name for lists of runs, and its guide (output shape, parameters, when to choose it). Adding a layer type means
+adding one entry to LAYER_TYPES (and its words to lab/locale/*/layers.po); the spec's checks, the shape table, the
+code export and the page read it from here.
 
 Words are ids here and become sentences only when shown (``Arg.help``, ``LayerType.help``, ``summary``), so the
 catalogue speaks the language of whoever reads it.
@@ -117,6 +118,10 @@ class LayerType:
     weighs_input: bool = False  # learns weights that multiply its input (raw 0–255 pixels make it learn badly)
     normalises: bool = False  # brings the pixel values into a small range
     consistency: Callable[[dict], str | None] | None = None  # a problem between its arguments, in words
+    # The layer guide: what it does to the shape, the parameters it learns, and when to choose it.
+    shape_id: str = "layers.shape.unchanged"
+    params_id: str = "layers.params.none"
+    when_id: str = ""
 
     @property
     def help(self) -> str:
@@ -125,6 +130,10 @@ class LayerType:
     @property
     def group(self) -> str:
         return t(self.group_id)
+
+    def guide(self) -> tuple[str, str, str]:
+        """Its output shape, its parameters and when to choose it, in words."""
+        return t(self.shape_id), t(self.params_id), t(self.when_id)
 
     def defaults(self) -> dict[str, Any]:
         """The arguments a new layer of this type starts with in the editor."""
@@ -293,17 +302,22 @@ LAYER_TYPES: dict[str, LayerType] = {
             "bias_initializer": _init("zeros", "layers.arg.bias_initializer"),
         }, "layers.help.conv2d", "layers.group.convolution", shape_rules.conv2d, short_args=("filters", "padding"),
             summarize=_conv_summary, window=shape_rules.conv_window, weighs_input=True,
-            consistency=_strides_with_dilation),
+            consistency=_strides_with_dilation, shape_id="layers.shape.conv2d", params_id="layers.params.conv2d",
+            when_id="layers.when.conv2d"),
         LayerType("MaxPooling2D", _pool_args([2, 2]), "layers.help.max_pooling2d", "layers.group.pooling",
                   shape_rules.pooling(shape_rules.max_pool_window), "MaxPool", summarize=_pool_summary,
-                  window=shape_rules.max_pool_window),
+                  window=shape_rules.max_pool_window, shape_id="layers.shape.pooling",
+                  when_id="layers.when.max_pooling2d"),
         LayerType("AveragePooling2D", _pool_args(REQUIRED), "layers.help.average_pooling2d", "layers.group.pooling",
                   shape_rules.pooling(shape_rules.average_pool_window), "AvgPool", summarize=_pool_summary,
-                  window=shape_rules.average_pool_window),
+                  window=shape_rules.average_pool_window, shape_id="layers.shape.pooling",
+                  when_id="layers.when.average_pooling2d"),
         LayerType("GlobalAveragePooling2D", {"keepdims": Arg(SWITCH, False, help_id="layers.arg.keepdims")},
                   "layers.help.global_average_pooling2d", "layers.group.pooling",
-                  shape_rules.global_average_pooling, "GlobalAvgPool"),
-        LayerType("Flatten", {}, "layers.help.flatten", "layers.group.core", shape_rules.flatten),
+                  shape_rules.global_average_pooling, "GlobalAvgPool", shape_id="layers.shape.global_average_pooling2d",
+                  when_id="layers.when.global_average_pooling2d"),
+        LayerType("Flatten", {}, "layers.help.flatten", "layers.group.core", shape_rules.flatten,
+                  shape_id="layers.shape.flatten", params_id="layers.params.flatten", when_id="layers.when.flatten"),
         LayerType("Dense", {
             "units": Arg(WHOLE, REQUIRED, True, "layers.arg.units", start=64),
             "activation": _activation(),
@@ -311,19 +325,21 @@ LAYER_TYPES: dict[str, LayerType] = {
             "kernel_initializer": _init("glorot_uniform", "layers.arg.kernel_initializer"),
             "bias_initializer": _init("zeros", "layers.arg.bias_initializer"),
         }, "layers.help.dense", "layers.group.core", shape_rules.dense, short_args=("units",),
-            summarize=_dense_summary, weighs_input=True),
+            summarize=_dense_summary, weighs_input=True, shape_id="layers.shape.dense", params_id="layers.params.dense",
+            when_id="layers.when.dense"),
         LayerType("Dropout", {
             "rate": Arg(RATE, REQUIRED, True, "layers.arg.rate", start=0.2),
             "seed": _seed(),
         }, "layers.help.dropout", "layers.group.regularisation", shape_rules.unchanged, short_args=("rate",),
-            summarize=_dropout_summary, keeps_picture=True),
+            summarize=_dropout_summary, keeps_picture=True, when_id="layers.when.dropout"),
         LayerType("BatchNormalization", {
             "momentum": Arg(RATE, 0.99, help_id="layers.arg.momentum"),
             "epsilon": Arg(POSITIVE, 0.001, help_id="layers.arg.epsilon"),
             "center": Arg(SWITCH, True, help_id="layers.arg.center"),
             "scale": Arg(SWITCH, True, help_id="layers.arg.batch_norm_scale"),
         }, "layers.help.batch_normalization", "layers.group.regularisation", shape_rules.batch_normalization,
-            "BatchNorm", normalises=True),
+            "BatchNorm", normalises=True, params_id="layers.params.batch_normalization",
+            when_id="layers.when.batch_normalization"),
         LayerType("Resizing", {
             "height": Arg(WHOLE, REQUIRED, True, "layers.arg.height", start=28),
             "width": Arg(WHOLE, REQUIRED, True, "layers.arg.width", start=28),
@@ -331,34 +347,34 @@ LAYER_TYPES: dict[str, LayerType] = {
                                  choices=RESIZE_INTERPOLATIONS),
             "crop_to_aspect_ratio": Arg(SWITCH, False, help_id="layers.arg.crop_to_aspect_ratio"),
         }, "layers.help.resizing", "layers.group.preprocessing", shape_rules.resizing, summarize=_resizing_summary,
-            keeps_picture=True),
+            keeps_picture=True, shape_id="layers.shape.resizing", when_id="layers.when.resizing"),
         LayerType("Rescaling", {
             "scale": Arg(NUMBER, REQUIRED, True, "layers.arg.scale", start=1 / 255),
             "offset": Arg(NUMBER, 0.0, help_id="layers.arg.offset"),
         }, "layers.help.rescaling", "layers.group.preprocessing", shape_rules.unchanged,
-            summarize=_rescaling_summary, keeps_picture=True, normalises=True),
+            summarize=_rescaling_summary, keeps_picture=True, normalises=True, when_id="layers.when.rescaling"),
         LayerType("RandomRotation", {
             "factor": Arg(RANGE, REQUIRED, True, "layers.arg.rotation_factor", start=[-0.1, 0.1]),
             **_augment_args(),
         }, "layers.help.random_rotation", "layers.group.augmentation", shape_rules.unchanged_image, "RandRotation",
-            summarize=_rotation_summary, keeps_picture=True),
+            summarize=_rotation_summary, keeps_picture=True, when_id="layers.when.random_rotation"),
         LayerType("RandomFlip", {
             "mode": Arg(CHOICE, "horizontal_and_vertical", True, "layers.arg.flip_mode", choices=FLIP_MODES),
             "seed": _seed(),
         }, "layers.help.random_flip", "layers.group.augmentation", shape_rules.unchanged_image, "RandFlip",
-            summarize=_flip_summary, keeps_picture=True),
+            summarize=_flip_summary, keeps_picture=True, when_id="layers.when.random_flip"),
         LayerType("RandomTranslation", {
             "height_factor": Arg(RANGE, REQUIRED, True, "layers.arg.shift_height_factor", start=0.1),
             "width_factor": Arg(RANGE, REQUIRED, True, "layers.arg.shift_width_factor", start=0.1),
             **_augment_args(),
         }, "layers.help.random_translation", "layers.group.augmentation", shape_rules.unchanged_image,
-            "RandTranslation", summarize=_shift_summary, keeps_picture=True),
+            "RandTranslation", summarize=_shift_summary, keeps_picture=True, when_id="layers.when.random_translation"),
         LayerType("RandomZoom", {
             "height_factor": Arg(RANGE, REQUIRED, True, "layers.arg.zoom_height_factor", start=0.1),
             "width_factor": Arg(OPTIONAL_RANGE, None, help_id="layers.arg.zoom_width_factor"),
             **_augment_args(),
         }, "layers.help.random_zoom", "layers.group.augmentation", shape_rules.unchanged_image, "RandZoom",
-            summarize=_shift_summary, keeps_picture=True),
+            summarize=_shift_summary, keeps_picture=True, when_id="layers.when.random_zoom"),
     ]
 }
 

@@ -190,3 +190,39 @@ def unchanged(layer: dict, shape: Shape) -> Outcome:
 def unchanged_image(layer: dict, shape: Shape) -> Outcome:
     need_image(shape)
     return unchanged(layer, shape)
+
+
+# --- receptive field: which input pixels one output value can see -----------------------------------------------
+
+class Field(NamedTuple):
+    """The receptive field of one layer's output values, (height, width) pairs in input pixels.
+
+    ``size`` is how many input pixels one value can see along each axis; ``jump`` how many input pixels apart two
+    neighbouring values are. ``size`` is None once a layer mixes every position (Flatten, Dense after it,
+    GlobalAveragePooling2D): from there each value sees the whole input.
+    """
+
+    size: tuple[int, int] | None
+    jump: tuple[int, int]
+
+
+INPUT_FIELD = Field((1, 1), (1, 1))
+
+
+def receptive_field(window: Window | None, mixes_positions: bool, before: Field) -> tuple[Field, str]:
+    """The field after a layer, from the field before it, and the arithmetic in words.
+
+    A sliding window of size k, dilation d and stride s grows the field by (k − 1)·d jumps of the layer before
+    and multiplies the jump by s: r_out = r_in + (k − 1)·d·j_in; j_out = j_in·s. Other layers keep it.
+    """
+    if before.size is None or mixes_positions:
+        return Field(None, before.jump), t("shapes.receptive.whole")
+    if window is None:
+        return before, t("shapes.unchanged")
+    sizes, jumps, parts = [], [], []
+    for r_in, j_in, k, d, s in zip(before.size, before.jump, window.size, window.dilation, window.strides):
+        r_out, j_out = r_in + (k - 1) * d * j_in, j_in * s
+        sizes.append(r_out)
+        jumps.append(j_out)
+        parts.append(t("shapes.receptive.formula", r_in=r_in, k=k, d=d, j_in=j_in, r_out=r_out, s=s, j_out=j_out))
+    return Field((sizes[0], sizes[1]), (jumps[0], jumps[1])), _axes_formula(parts[0], parts[1])

@@ -15,11 +15,14 @@ from pathlib import Path
 from lab.errors import LabError
 from lab.i18n import settled, t
 from lab.layers import LAYER_TYPES, layer_label
-from lab.shape_rules import Shape, ShapeError, n
+from lab.shape_rules import INPUT_FIELD, Field, Shape, ShapeError, n, receptive_field
 
 DEFAULT_BATCH_SIZE = 32  # the batch size the memory estimate assumes when none is given
 
-__all__ = ["DEFAULT_BATCH_SIZE", "Row", "Shape", "ShapeError", "Table", "memory_estimate", "memory_limit", "n",
+MIXES_POSITIONS = ("Flatten", "GlobalAveragePooling2D")  # each output value sees every input position
+RESTARTS_FIELD = ("Resizing",)  # the fields after it are counted in the resized image's pixels
+
+__all__ = ["DEFAULT_BATCH_SIZE", "Field", "Row", "Shape", "ShapeError", "Table", "memory_estimate", "memory_limit", "n",
            "size_text", "table"]
 
 
@@ -35,6 +38,18 @@ class Row:
     shape_formula: str = ""
     params_formula: str = ""
     error: str | None = None
+    receptive: Field | None = None  # which input pixels one of its output values sees (None while it has no shape)
+    receptive_formula: str = ""
+
+    @property
+    def receptive_text(self) -> str:
+        """"7 × 7", or the words for "the whole input"; "" while the layer has no shape."""
+        if self.receptive is None:
+            return ""
+        if self.receptive.size is None:
+            return t("shapes.receptive.whole_input")
+        height, width = self.receptive.size
+        return f"{height} × {width}"
 
     @property
     def formula(self) -> str:
@@ -45,6 +60,8 @@ class Row:
                 "output_shape": list(self.output_shape) if self.output_shape else None,
                 "params": self.params, "trainable_params": self.trainable_params,
                 "non_trainable_params": self.non_trainable_params, "formula": self.formula,
+                "receptive_field": (list(self.receptive.size) if self.receptive and self.receptive.size
+                                    else None),
                 "error": self.error}
 
 
@@ -92,6 +109,7 @@ def table(spec: dict) -> Table:
     """
     shape: Shape | None = tuple(int(v) for v in spec["input_shape"])
     result = Table(shape)
+    seen = INPUT_FIELD
     for index, layer in enumerate(spec["layers"], start=1):
         if shape is None:
             result.rows.append(Row(index, layer.get("type", "?"), None, None))
@@ -100,9 +118,21 @@ def table(spec: dict) -> Table:
             row = _row(index, layer, shape)
         except ShapeError as error:
             row = Row(index, layer.get("type", "?"), shape, None, error=error.message(layer_label(index, layer)))
+        else:
+            seen, row.receptive_formula = _field(layer, seen)
+            row.receptive = seen
         result.rows.append(row)
         shape = row.output_shape
     return result
+
+
+def _field(layer: dict, before: Field) -> tuple[Field, str]:
+    """The receptive field after ``layer`` (r_out = r_in + (k − 1)·d·j_in; j_out = j_in·s) and its words."""
+    if layer["type"] in RESTARTS_FIELD and before.size is not None:
+        return INPUT_FIELD, t("shapes.receptive.restart")
+    kind = LAYER_TYPES[layer["type"]]
+    window = kind.window(layer) if kind.window is not None else None
+    return receptive_field(window, layer["type"] in MIXES_POSITIONS, before)
 
 
 # --- memory: refuse a network that cannot train here before TensorFlow allocates anything -----------------------

@@ -10,6 +10,7 @@ import html
 import json
 import re
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from lab import presets, shapes  # noqa: E402
 from lab import spec as specs  # noqa: E402
+from lab.i18n import t  # noqa: E402
+from lab.train.snapshot import Snapshot  # noqa: E402
 from lab.ui import session  # noqa: E402
 
 
@@ -411,9 +414,14 @@ def test_padding_page_shows_both_outputs_and_queues_twin_trainings(tmp_path, mon
     submitted = []
 
     class FakeManager:
+        """Takes the twins and keeps them waiting in its queue."""
+
         def submit(self, config):
             submitted.append(config)
-            return object()
+            return types.SimpleNamespace(id=f"job-{len(submitted)}")
+
+        def get(self, job_id):
+            return types.SimpleNamespace(id=job_id, snapshot=lambda: Snapshot(status="queued"))
 
     monkeypatch.setattr(job, "manager", lambda: FakeManager())
     app = AppTest.from_function(padding_page, default_timeout=60).run()
@@ -431,7 +439,10 @@ def test_padding_page_shows_both_outputs_and_queues_twin_trainings(tmp_path, mon
     assert {layer.get("padding") for layer in valid["layers"] if "padding" in layer} == {"valid"}
     assert submitted[0].data_path == str(tmp_path / "Data" / "digits")
     assert submitted[0].runs_root == str(tmp_path / "runs")
-    assert any("queued" in s.value for s in app.success)
+    assert app.session_state["_pad_submitted"] == ["job-1", "job-2"]
+    assert any("queued" in c.value for c in app.caption)
+    assert [p.text for p in app.get("progress")][:2] == [f'padding "{p}" · ' + t("ui_padding.train.waiting")
+                                                         for p in ("same", "valid")]
 
 
 def test_streamlit_does_not_clear_the_keras_session_after_each_run(at, monkeypatch):

@@ -26,7 +26,14 @@ def test_train_both_trains_the_same_and_valid_twins_and_runs_compares_them(tmp_p
     at.number_input(key="pad_epochs").set_value(2)
     at.button(key="pad_train").click().run()
     assert not at.exception
+    bars = [bar.proto.text for bar in at.get("progress")]
+    assert [text.split(" · ")[0] for text in bars] == ['padding "same"', 'padding "valid"']
     assert manager().wait_idle(240)
+    at.run()
+    assert not at.exception
+    bars = [bar.proto.text for bar in at.get("progress")]
+    assert len(bars) == 2 and all("finished, best validation accuracy" in text for text in bars), bars
+    assert [s.value for s in at.success] == ["Both runs are done."]
 
     found = {info.name: info for info in runs.list_runs(runs_root)}
     assert set(found) == {"padding same", "padding valid"}
@@ -39,9 +46,10 @@ def test_train_both_trains_the_same_and_valid_twins_and_runs_compares_them(tmp_p
     valid_meta = json.loads((found["padding valid"].path / "meta.json").read_text())
     assert same_meta["seed"] == valid_meta["seed"] == 3
 
-    open_page(at, "runs")
+    at.button(key="pad_compare").click().run()  # to the Runs page, with these two runs compared
     assert not at.exception
-    assert set(at.multiselect(key="runs_compare").value) == {info.id for info in found.values()}
+    assert at.title[0].value == "Runs"
+    assert at.multiselect(key="runs_compare").value == [found["padding same"].id, found["padding valid"].id]
     diff = at.table[0].value  # the settings that differ between the compared runs: padding and nothing else
     assert list(diff.index) == ["layer 2 · padding"]
     assert sorted(diff.iloc[0]) == ["same", "valid"]

@@ -120,7 +120,7 @@ def test_cli_shapes_json_matches_the_table(tmp_path):
     assert [r["output_shape"] for r in rows] == [list(r.output_shape) for r in expected]
     assert rows[3] == {"index": 4, "type": "Conv2D", "output_shape": [28, 28, 10], "params": 100,
                        "trainable_params": 100, "non_trainable_params": 0,
-                       "formula": "H, W: ⌈28 / 1⌉ = 28; params: 3·3·1·10 + 10 = 100"}
+                       "formula": "H, W: ⌈28 / 1⌉ = 28; params: 3·3·1·10 + 10 = 100", "receptive_field": [3, 3]}
 
 
 def test_cli_refuses_a_bad_spec_in_one_sentence(tmp_path):

@@ -15,7 +15,7 @@ PAGES = {"lab.ui.dataset", "lab.ui.architecture", "lab.ui.padding", "lab.ui.trai
          "lab.ui.predict"}
 # What the pages share: the session's state and drawing helpers. Any of them may be imported by a page.
 SHARED = {"lab.ui", "lab.ui.session", "lab.ui.autosave", "lab.ui.data_folders", "lab.ui.widgets", "lab.ui.charts",
-          "lab.ui.tf_loader"}
+          "lab.ui.tf_loader", "lab.ui.inside", "lab.ui.guides", "lab.ui.model_cache"}
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:

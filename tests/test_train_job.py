@@ -58,7 +58,7 @@ def test_job_trains_with_live_snapshots_and_writes_the_run(dataset, tmp_path):
     run_dir = runs.Path(snap.run_dir)
     assert run_dir.parent == tmp_path / "runs" and run_dir.name.endswith("-tiny")
     assert {p.name for p in run_dir.iterdir()} == {"meta.json", "spec.json", "history.csv", "batches.csv",
-                                                   "model.keras", "metrics.json"}
+                                                   "model.keras", "metrics.json", "first.weights.npz"}
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["status"] == "finished" and meta["class_names"] == ["blob", "cols", "rows"]
     assert meta["seed"] == 7 and meta["preprocessing"]["image_size"] == [16, 16]

@@ -6,6 +6,7 @@ scored correctly.
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -42,17 +43,52 @@ def as_labels(y):
     return np.rint(y.reshape(-1)).astype("int64")
 
 
-def predict_dataset(model, dataset):
-    """(probabilities, true labels) over a batched tf.data dataset of (images, labels), in dataset order."""
+def predict_dataset(model, dataset, keep_wrong: int = 0):
+    """(probabilities, true labels, kept) over a batched tf.data dataset of (images, labels), in dataset order.
+
+    ``kept`` maps the position of up to ``keep_wrong`` misclassified images to the image itself, as the model
+    received it: a dataset that reshuffles on every pass (a validation split) cannot be read again to find them.
+    """
     import numpy as np
 
-    probs, labels = [], []
+    probs, labels, kept = [], [], {}
+    seen = 0
     for x, y in dataset:
-        probs.append(as_probabilities(model(x, training=False)))
-        labels.append(as_labels(y.numpy() if hasattr(y, "numpy") else y))
+        batch_probs = as_probabilities(model(x, training=False))
+        batch_labels = as_labels(y.numpy() if hasattr(y, "numpy") else y)
+        if len(kept) < keep_wrong:
+            images = x.numpy() if hasattr(x, "numpy") else np.asarray(x)
+            for offset in np.flatnonzero(batch_probs.argmax(axis=1) != batch_labels):
+                if len(kept) >= keep_wrong:
+                    break
+                kept[seen + int(offset)] = images[offset]
+        probs.append(batch_probs)
+        labels.append(batch_labels)
+        seen += len(batch_labels)
     if not probs:
         raise LabError(t("evaluate.split_empty"))
-    return np.concatenate(probs), np.concatenate(labels)
+    return np.concatenate(probs), np.concatenate(labels), kept
+
+
+def save_misclassified(result: dict, kept: dict, folder) -> None:
+    """Writes the misclassified images that have no file of their own as PNGs in ``folder`` and names them."""
+    import numpy as np
+    from PIL import Image
+
+    from lab.train.runs import write_bytes_atomic
+
+    folder = Path(folder)
+    for item in result.get("misclassified", []):
+        image = kept.get(item["index"])
+        if item.get("file") or image is None:
+            continue
+        pixels = np.clip(np.asarray(image, dtype="float32"), 0, 255).astype("uint8")
+        picture = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+        buffer = io.BytesIO()
+        picture.save(buffer, "PNG")
+        path = folder / f"{item['index']:06d}.png"
+        write_bytes_atomic(path, buffer.getvalue())
+        item["file"] = str(path)
 
 
 def class_mapping(data_classes: list[str], model_classes: list[str]) -> list[int]:
@@ -116,17 +152,25 @@ def score(probs, labels, class_names: list[str], files: list[str] | None = None,
 
 
 def evaluate(model, dataset, data_classes: list[str], model_classes: list[str] | None = None,
-             files: list[str] | None = None, split: str | None = None, max_misclassified: int = 200) -> dict:
-    """Scores ``model`` on ``dataset`` (unshuffled, batched (images, labels)); see ``score`` for the keys."""
+             files: list[str] | None = None, split: str | None = None, max_misclassified: int = 200,
+             image_folder=None) -> dict:
+    """Scores ``model`` on ``dataset`` (batched (images, labels)); see ``score`` for the keys.
+
+    Without ``files`` (images that came from a CSV import, a validation split), ``image_folder`` receives the
+    misclassified images as PNGs so that they can be shown; ``dataset`` may then be shuffled.
+    """
     import numpy as np
 
-    probs, labels = predict_dataset(model, dataset)
+    keep = max_misclassified * 4 if files is None and image_folder is not None else 0
+    probs, labels, kept = predict_dataset(model, dataset, keep_wrong=keep)
     if model_classes is None:
         if probs.shape[1] != len(data_classes):
             raise LabError(t("evaluate.outputs_mismatch_data", outputs=probs.shape[1], classes=len(data_classes)))
         model_classes = list(data_classes)
     mapping = np.asarray(class_mapping(list(data_classes), list(model_classes)))
     result = score(probs, mapping[labels], list(model_classes), files=files, max_misclassified=max_misclassified)
+    if keep:
+        save_misclassified(result, kept, image_folder)
     if split:
         result["split"] = split
     return result

@@ -99,6 +99,7 @@ def train(job: Job, extra_callbacks: list) -> None:
         **runs.process_tag(),
     })
     runs.write_json_atomic(run_dir / runs.SPEC, spec)
+    runs.save_weights_atomic(model.get_weights(), run_dir / runs.FIRST_WEIGHTS)
 
     max_pixel = _max_pixel(train_data, tf)
     if max_pixel is not None:
@@ -192,6 +193,7 @@ def _evaluate(job: Job, model, test, loaded):
     from lab.train.evaluate import evaluate
 
     config, class_names = job.config, job.class_names
+    images = job.run_dir / runs.MISCLASSIFIED if job.run_dir is not None else None
     if test is not None:
         try:
             dataset, data_classes, _ = data_access.split_dataset(
@@ -202,10 +204,10 @@ def _evaluate(job: Job, model, test, loaded):
             return result
         except LabError as error:
             job.message(t("train.job.evaluate_by_files_failed", error=error))
-        return evaluate(model, test, class_names, class_names, split="Test")
+        return evaluate(model, test, class_names, class_names, split="Test", image_folder=images)
     if loaded.val is not None:
         job.message(t("train.job.scores_on_validation"))
-        return evaluate(model, loaded.val, class_names, class_names, split="validation")
+        return evaluate(model, loaded.val, class_names, class_names, split="validation", image_folder=images)
     return None
 
 

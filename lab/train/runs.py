@@ -6,6 +6,7 @@ Layout of ``runs/<id>/``::
     spec.json          the spec exactly as it was built (input shape and head adapted to the dataset)
     history.csv        one row per finished epoch: loss, metrics, val_*, learning_rate, seconds
     batches.csv        the batch log: epoch, batch, running loss and metrics within the epoch
+    first.weights.npz  the weights before training (written once when training begins), to show what changed
     best.weights.npz   while training: the best weights so far (written by the checkpoint after each better epoch)
     model.keras        the best model, written once when training ends (finished, stopped or failed)
     metrics.json       evaluation at the end: accuracy, loss, per-class precision/recall, confusion, misclassified
@@ -48,6 +49,8 @@ HISTORY = "history.csv"
 BATCHES = "batches.csv"
 MODEL = "model.keras"
 WEIGHTS = "best.weights.npz"
+FIRST_WEIGHTS = "first.weights.npz"
+MISCLASSIFIED = "misclassified"  # the misclassified images that have no file of their own (a CSV import)
 METRICS = "metrics.json"
 
 COLOR_MODES = ("grayscale", "rgb")
@@ -83,6 +86,16 @@ def write_text_atomic(path, text: str) -> None:
     def write(temp):
         with open(temp, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    _replace_from_temp(Path(path), write)
+
+
+def write_bytes_atomic(path, data: bytes) -> None:
+    def write(temp):
+        with open(temp, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
 

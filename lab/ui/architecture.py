@@ -25,7 +25,7 @@ from lab import spec as specs
 from lab.errors import LabError
 from lab.i18n import t
 from lab.layers import LAYER_TYPES, Arg
-from lab.ui import autosave, session, tf_loader, widgets
+from lab.ui import autosave, guides, inside, session, tf_loader, widgets
 
 UIDS = "_arch_uids"      # list[str], one per layer of the session's network
 UIDS_GEN = "_arch_uids_gen"  # the session's network generation the uids were made for
@@ -600,10 +600,12 @@ def editor_and_table() -> None:
         if uid is not None:
             index = st.session_state[UIDS].index(uid)
             edited_layers[index], slot = _layer_panel(spec, uid)
+        augment_box = st.container()
         st.markdown(f"**{t('ui_architecture.add.title')}**")
         _add_controls(spec)
         st.subheader(t("ui_architecture.compile.title"))
         compile_settings = edit_compile(spec)
+        guides.render()
 
     edited = copy.deepcopy(spec)
     edited["layers"] = edited_layers
@@ -618,6 +620,9 @@ def editor_and_table() -> None:
         messages = errors.get(st.session_state[UIDS].index(uid) + 1)
         if messages:
             slot.error("\n\n".join(messages), icon="⛔")
+    if report.ok and inside.augmenting_layers(edited):
+        with augment_box:
+            inside.augmentation_section(edited, key="arch_augment")
 
     with table_col:
         st.subheader(t("ui_architecture.table.title"))

@@ -102,17 +102,57 @@ def live_frame(batch_log: list[dict], history: list[dict], batches: int | None =
     return pd.DataFrame.from_records(records, columns=["x", "metric", "series", "value"])
 
 
-def _metric_panel(frame: pd.DataFrame, metric: str, height: int, epochs: int | None = None) -> alt.LayerChart:
+def guessing_loss(classes: int | None) -> float | None:
+    """The loss of a network that gives every class the same probability: ln(number of classes)."""
+    return math.log(classes) if isinstance(classes, int) and classes >= 2 else None
+
+
+def log_toggle(key: str) -> bool:
+    """The switch between a linear and a logarithmic loss axis."""
+    import streamlit as st
+
+    return st.toggle(t("ui_charts.log_axis"), key=key, help=t("ui_charts.log_axis.help"))
+
+
+def _loss_scale(log: bool) -> alt.Scale:
+    import altair as alt
+
+    return alt.Scale(type="log") if log else alt.Scale(zero=False)
+
+
+def _guessing_lines(class_counts) -> list:
+    """A dashed rule at ln(number of classes) for each class count, labelled as the "guessing" level."""
+    import altair as alt
+    import pandas as pd
+
+    counts = sorted({count for count in class_counts if guessing_loss(count) is not None})
+    if not counts:
+        return []
+    frame = pd.DataFrame([{"value": guessing_loss(count),
+                           "label": t("ui_charts.guessing", classes=count, value=guessing_loss(count))}
+                          for count in counts])
+    base = alt.Chart(frame).encode(y=alt.Y("value:Q"))
+    rule = base.mark_rule(color="#888888", strokeDash=[6, 4], strokeWidth=1.5)
+    text = base.mark_text(align="left", baseline="bottom", dx=4, dy=-3, color="#555555", fontSize=11).encode(
+        x=alt.value(0), text=alt.Text("label:N"))
+    return [rule, text]
+
+
+def _metric_panel(frame: pd.DataFrame, metric: str, height: int, epochs: int | None = None,
+                  classes: int | None = None, log: bool = False) -> alt.LayerChart:
     import altair as alt
 
     names = {key: t(word) for key, word in SERIES.items()}
     title, epoch = t(METRICS[metric]), t("ui_charts.epoch")
     data = frame[frame["metric"] == metric].assign(series=lambda rows: rows["series"].map(names))
+    log = log and metric == "loss"
+    if log:
+        data = data[data["value"] > 0]
     color = alt.Color("series:N", scale=alt.Scale(domain=list(names.values()), range=SERIES_COLORS),
                       legend=alt.Legend(title=None, orient="bottom"))
     x_scale = alt.Scale(domain=[0, int(epochs)], nice=False) if epochs else alt.Scale()
     x = alt.X("x:Q", title=epoch, scale=x_scale, axis=alt.Axis(tickMinStep=1, format="d"))
-    scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=False)
+    scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else _loss_scale(log)
     y = alt.Y("value:Q", title=title, scale=scale)
     tooltip = [alt.Tooltip("series:N", title=t("ui_charts.curve")), alt.Tooltip("x:Q", title=epoch, format=".2f"),
                alt.Tooltip("value:Q", title=title, format=".4f")]
@@ -122,17 +162,20 @@ def _metric_panel(frame: pd.DataFrame, metric: str, height: int, epochs: int | N
     per_epoch = base.transform_filter(alt.FieldOneOfPredicate(field="series",
                                                               oneOf=[names["epoch"], names["validation"]]))
     epoch_lines = per_epoch.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=60, filled=True))
-    return alt.layer(batch, smooth, epoch_lines).properties(title=title, height=height)
+    guessing = _guessing_lines([classes]) if metric == "loss" else []
+    return alt.layer(batch, smooth, epoch_lines, *guessing).properties(title=title, height=height)
 
 
-def training_chart(frame: pd.DataFrame, height: int = 260, epochs: int | None = None) -> alt.HConcatChart:
+def training_chart(frame: pd.DataFrame, height: int = 260, epochs: int | None = None, classes: int | None = None,
+                   log: bool = False) -> alt.HConcatChart:
     """Loss and accuracy side by side: thin per-batch line, smoothed line, and per-epoch points.
 
-    With ``epochs`` the x axis spans the whole run, so the curves grow from left to right.
+    With ``epochs`` the x axis spans the whole run, so the curves grow from left to right. With ``classes`` the
+    loss panel draws ln(classes), the loss of guessing; ``log`` puts the loss on a logarithmic axis.
     """
     import altair as alt
 
-    panels = [_metric_panel(frame, "loss", height, epochs)]
+    panels = [_metric_panel(frame, "loss", height, epochs, classes, log)]
     if (frame["metric"] == "accuracy").any():
         panels.append(_metric_panel(frame, "accuracy", height, epochs))
     return alt.hconcat(*panels).resolve_scale(color="shared")
@@ -162,8 +205,13 @@ def history_long(history: pd.DataFrame, run: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=["run", "epoch", "metric", "split", "value"])
 
 
-def overlay_chart(frame: pd.DataFrame, height: int = 240) -> alt.HConcatChart:
-    """Curves of several runs, one colour per run, dashed for training and solid for validation."""
+def overlay_panels(frame: pd.DataFrame, height: int = 240, class_counts=(), log: bool = False) -> list:
+    """Curves of several runs, one colour per run, dashed for training and solid for validation: the loss chart,
+    then the accuracy chart when there is one (separate charts, so each can take the width of its column).
+
+    The loss chart draws ln(classes) for each of ``class_counts`` (the loss of guessing); ``log`` puts the loss on
+    a logarithmic axis.
+    """
     import altair as alt
 
     splits = {key: t(word) for key, word in SPLITS.items()}
@@ -171,24 +219,31 @@ def overlay_chart(frame: pd.DataFrame, height: int = 240) -> alt.HConcatChart:
     panels = []
     for metric in ("loss", "accuracy"):
         data = frame[frame["metric"] == metric].assign(split=lambda rows: rows["split"].map(splits))
+        on_log = log and metric == "loss"
+        if on_log:
+            data = data[data["value"] > 0]
         if data.empty:
             continue
         title = t(METRICS[metric])
-        panels.append(
+        curves = (
             alt.Chart(data).mark_line(point=True).encode(
-                x=alt.X("epoch:Q", title=epoch, axis=alt.Axis(tickMinStep=1)),
-                y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
-                color=alt.Color("run:N", legend=alt.Legend(orient="bottom", title=None)),
+                x=alt.X("epoch:Q", title=epoch, axis=alt.Axis(tickMinStep=1, format="d")),
+                y=alt.Y("value:Q", title=title, scale=_loss_scale(on_log) if metric == "loss"
+                        else alt.Scale(zero=False)),
+                color=alt.Color("run:N", legend=alt.Legend(orient="bottom", title=None, direction="vertical",
+                                                           labelLimit=0)),
                 strokeDash=alt.StrokeDash("split:N", scale=alt.Scale(domain=[splits["validation"],
                                                                              splits["training"]],
                                                                      range=[[1, 0], [5, 3]]),
-                                          legend=alt.Legend(orient="bottom", title=None)),
+                                          legend=alt.Legend(orient="bottom", title=None, direction="vertical")),
                 tooltip=[alt.Tooltip("run:N", title=t("ui_charts.run")),
                          alt.Tooltip("split:N", title=t("ui_charts.curve")),
                          alt.Tooltip("epoch:Q", title=epoch), alt.Tooltip("value:Q", title=title, format=".4f")],
-            ).properties(title=title, height=height)
+            )
         )
-    return alt.hconcat(*panels)
+        guessing = _guessing_lines(class_counts) if metric == "loss" else []
+        panels.append(alt.layer(curves, *guessing).properties(title=title, height=height))
+    return panels
 
 
 def confusion_frame(matrix, class_names: list[str]) -> pd.DataFrame:
@@ -204,8 +259,12 @@ def confusion_frame(matrix, class_names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["true", "predicted", "count", "share"])
 
 
+CELL_SELECTION = "cell"  # the confusion matrix's selection: a click picks one (true, predicted) cell
+
+
 def confusion_chart(frame: pd.DataFrame, class_names: list[str]) -> alt.LayerChart:
-    """Heatmap of true vs predicted class; colour is the share of the true class's images."""
+    """Heatmap of true vs predicted class; colour is the share of the true class's images. A click selects a cell
+    (the selection ``CELL_SELECTION`` over the fields true and predicted) and outlines it."""
     import altair as alt
 
     side = max(220, min(640, 26 * len(class_names)))
@@ -215,12 +274,16 @@ def confusion_chart(frame: pd.DataFrame, class_names: list[str]) -> alt.LayerCha
         x=alt.X("predicted:N", sort=class_names, title=predicted),
         y=alt.Y("true:N", sort=class_names, title=true),
     )
-    cells = base.mark_rect().encode(
+    picked = alt.selection_point(name=CELL_SELECTION, fields=["true", "predicted"], on="click", clear="dblclick",
+                                empty=False)
+    cells = base.mark_rect(cursor="pointer").encode(
         color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), title=share),
+        stroke=alt.condition(picked, alt.value("#e6550d"), alt.value(None)),
+        strokeWidth=alt.condition(picked, alt.value(3), alt.value(0)),
         tooltip=[alt.Tooltip("true:N", title=true), alt.Tooltip("predicted:N", title=predicted),
                  alt.Tooltip("count:Q", title=t("ui_charts.confusion.count")),
                  alt.Tooltip("share:Q", title=share, format=".1%")],
-    )
+    ).add_params(picked)
     text = base.mark_text(fontSize=10).encode(
         text=alt.condition(alt.datum.count > 0, alt.Text("count:Q"), alt.value("")),
         color=alt.condition(alt.datum.share > 0.5, alt.value("white"), alt.value("black")),
@@ -228,19 +291,25 @@ def confusion_chart(frame: pd.DataFrame, class_names: list[str]) -> alt.LayerCha
     return alt.layer(cells, text).properties(width=side, height=side)
 
 
-def probability_chart(guesses: list[tuple[str, float]], height: int = 170) -> alt.Chart:
-    """Horizontal bars of the top guesses, best on top."""
+def probability_chart(guesses: list[tuple[str, float]], bar: int = 30) -> alt.LayerChart:
+    """Horizontal bars of the top guesses, best on top; every bar says its class and its probability."""
     import altair as alt
     import pandas as pd
 
-    frame = pd.DataFrame([{"class": str(c), "probability": float(p)} for c, p in guesses])
-    order = list(frame["class"]) if not frame.empty else []
+    frame = pd.DataFrame([{"class": str(c), "probability": float(p), "rank": rank,
+                           "label": f"{c} · {float(p):.1%}"} for rank, (c, p) in enumerate(guesses, start=1)])
     probability = t("ui_charts.probability")
     bars = alt.Chart(frame).mark_bar(color="#3182bd").encode(
         x=alt.X("probability:Q", title=probability, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        y=alt.Y("class:N", sort=order, title=None),
+        y=alt.Y("rank:O", title=None, axis=None),
         tooltip=[alt.Tooltip("class:N", title=t("ui_charts.class")),
                  alt.Tooltip("probability:Q", title=probability, format=".2%")],
     )
-    labels = bars.mark_text(align="left", dx=3, color="black").encode(text=alt.Text("probability:Q", format=".1%"))
-    return alt.layer(bars, labels).properties(height=height)
+    # The class and probability are one text mark per bar, so no axis can drop a label to avoid overlaps.
+    # A long bar holds its words inside, in white; a short one has them just after its end.
+    text = alt.Text("label:N")
+    outside = bars.transform_filter(alt.datum.probability < 0.6).mark_text(
+        align="left", dx=4, color="black", fontSize=13).encode(text=text)
+    inside = bars.transform_filter(alt.datum.probability >= 0.6).mark_text(
+        align="right", dx=-4, color="white", fontSize=13, fontWeight="bold").encode(text=text)
+    return alt.layer(bars, outside, inside).properties(height=alt.Step(bar))

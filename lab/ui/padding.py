@@ -25,7 +25,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 PAD_COLOUR = (255, 64, 160)
 WINDOW_COLOUR = (0, 200, 255)
 DROPPED_COLOUR = (255, 170, 0)
-SUBMITTED = "_pad_submitted"
+SUBMITTED = "_pad_submitted"  # the ids of the two jobs "Train both" started: same first, then valid
+COMPARE = "runs_compare"  # the Runs page's comparison: the ids of the runs it overlays
 SCOPES = {"layer": "ui_padding.scope.layer", "every": "ui_padding.scope.every"}
 
 
@@ -233,9 +234,71 @@ def train_section(spec: dict, index: int) -> None:
         except LabError as error:
             st.error(str(error))
         else:
-            st.session_state[SUBMITTED] = len(jobs)
-    if st.session_state.get(SUBMITTED):
-        st.success(t("ui_padding.train.queued"), icon="✅")
+            st.session_state[SUBMITTED] = [job.id for job in jobs]
+    if isinstance(st.session_state.get(SUBMITTED), list):
+        twins_progress()
+
+
+def _twins() -> list[tuple[str, object]]:
+    """(padding, snapshot) of the two jobs "Train both" started, those the manager still knows."""
+    from lab.train.job import manager
+
+    found = []
+    for padding, job_id in zip(("same", "valid"), st.session_state.get(SUBMITTED) or []):
+        job = manager().get(job_id)
+        if job is not None:
+            found.append((padding, job.snapshot()))
+    return found
+
+
+def _progress(snap) -> tuple[float, str]:
+    from lab.train.status import ACTIVE
+
+    if snap.status == "queued":
+        return 0.0, t("ui_padding.train.waiting")
+    if snap.status in ACTIVE:
+        within = snap.batch / snap.batches if snap.batches else 0.0
+        done = ((max(snap.epoch, 1) - 1) + within) / snap.epochs if snap.epochs else 0.0
+        return min(max(done, 0.0), 1.0), t("ui_padding.train.epoch", epoch=max(snap.epoch, 1), epochs=snap.epochs)
+    accuracy = max((row.get("val_accuracy") for row in snap.history
+                    if isinstance(row.get("val_accuracy"), (int, float))), default=None)
+    words = (t("ui_padding.train.done_accuracy", accuracy=accuracy) if accuracy is not None and snap.status ==
+             "finished" else t("ui_padding.train.done", status=snap.status))
+    return 1.0 if snap.status == "finished" else min(len(snap.history) / max(snap.epochs, 1), 1.0), words
+
+
+def _compare(run_ids: list[str]) -> None:
+    st.session_state[COMPARE] = run_ids
+    session.switch_to("runs")
+
+
+def twins_progress() -> None:
+    """Both runs' progress, every second while they train; then a way to the Runs page's comparison."""
+    from lab.train.status import ACTIVE
+
+    twins = _twins()
+    active = any(snap.status in ACTIVE for _, snap in twins)
+
+    @st.fragment(run_every=1.0 if active else None)
+    def live() -> None:
+        current = _twins()
+        for padding, snap in current:
+            fraction, words = _progress(snap)
+            st.progress(fraction, text=f'padding "{padding}" · {words}')
+        if any(snap.status in ACTIVE for _, snap in current):
+            st.caption(t("ui_padding.train.queued"))
+            if not active:
+                st.rerun()
+            return
+        if active:
+            st.rerun(scope="app")  # both ended: redraw once, without the timer
+        runs = [Path(snap.run_dir).name for _, snap in current if snap.run_dir]
+        if len(runs) == 2:
+            st.success(t("ui_padding.train.finished"), icon="✅")
+            if st.button(t("ui_padding.train.compare"), key="pad_compare", icon=":material/compare_arrows:"):
+                _compare(runs)
+
+    live()
 
 
 # --- the page ---------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from lab.errors import LabError
 from lab.i18n import t
 from lab.paths import runs_root
 from lab.predict import open_image
-from lab.ui import charts, session
+from lab.ui import charts, inside, model_cache, session
 
 SOURCES = ["draw", "upload", "webcam"]
 SOURCE_LABELS = {"draw": "ui_predict.source.draw", "upload": "ui_predict.source.upload",
@@ -91,17 +91,9 @@ def _same_picture(a, b) -> bool:
 # --- model ---------------------------------------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _model(path: str, mtime: float):
-    from lab.train.runs import load_model_file
-
-    return load_model_file(path)
-
-
 def load_model(run) -> object:
-    path = run.model_path
     with st.spinner(t("ui_predict.loading_model")):  # shown only when it takes a while
-        return _model(str(path), path.stat().st_mtime)
+        return model_cache.get(run.model_path)
 
 
 def _choose_run():
@@ -223,7 +215,7 @@ def _invert_setting():
     return {"auto": "auto", "invert": True, "keep": False}[choice]
 
 
-def _show(name: str, image, crop, run, model, invert) -> None:
+def _show(name: str, image, crop, run, model, invert, place: int, table) -> None:
     from lab.predict import prepare, top_k
 
     with st.container(border=True):
@@ -260,6 +252,7 @@ def _show(name: str, image, crop, run, model, invert) -> None:
                 best, probability = top[0]
                 st.markdown(f"### {best} · {probability:.0%}")
                 st.altair_chart(charts.probability_chart(top), width="stretch")
+        inside.look_inside(model, prepared.array, table, run.class_names, key=f"predict_inside_{place}")
 
 
 def render() -> None:
@@ -267,6 +260,7 @@ def render() -> None:
     run = _choose_run()
     if run is None:
         return
+    model_cache.preload(run.model_path)  # loads while the person draws
     left, right = st.columns(2)
     with left:
         source = st.radio(t("ui_predict.source.label"), SOURCES, horizontal=True, key="predict_source",
@@ -291,7 +285,8 @@ def render() -> None:
     except (LabError, OSError) as error:
         st.error(str(error) if isinstance(error, LabError) else t("ui_predict.model_unreadable", error=error))
         return
-    for name, image, crop in images:
-        _show(name, image, crop, run, model, invert)
+    table = session.check(run.spec).table if run.spec else None
+    for place, (name, image, crop) in enumerate(images):
+        _show(name, image, crop, run, model, invert, place, table)
     if run.path and not Path(run.path, "metrics.json").is_file():
         st.caption(t("ui_predict.no_test"))

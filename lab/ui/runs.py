@@ -22,6 +22,12 @@ if TYPE_CHECKING:  # imported where used, like the charts: the first page draws 
 CONFIRM_DELETE = "runs_confirm_delete"  # id (folder name) of the run waiting for a delete confirmation
 DETAIL = "runs_detail"  # the selectbox of the run shown in detail: its value is the run's id, never a position
 NOTICE = "runs_notice"  # (kind, sentence) left by a callback for the next run of the page
+COMPARE = "runs_compare"  # the multiselect of the runs overlaid: their ids
+LOG_LOSS = "runs_log_loss"  # the toggle of the comparison's logarithmic loss axis
+CONFUSION = "runs_confusion"  # the confusion matrix chart; a click on a cell selects it
+CELL = "runs_cell"  # the selectbox of the misclassified images shown: "true\x1fpredicted", or "" for all of them
+INSIDE = "runs_inside"  # the file of the misclassified image looked inside, or None
+SHOWN_WRONG = 30  # thumbnails shown at most
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 # A run's status as stored (English, in meta.json) → the words shown for it.
 STATUS_WORDS = {"queued": "ui_runs.status.queued", "running": "ui_runs.status.running",
@@ -73,7 +79,7 @@ def spec_summary(spec: dict | None, limit: int = 8) -> str:
     return f"{' → '.join(parts)} · {count_text(params)}"
 
 
-def flatten_settings(spec: dict | None, config: dict | None = None) -> dict[str, object]:
+def flatten_settings(spec: dict | None, config: dict | None = None, with_layers: bool = True) -> dict[str, object]:
     """Spec and training settings as "where → value" pairs, for comparing runs line by line."""
     from lab.train.runs import valid_spec
 
@@ -82,7 +88,7 @@ def flatten_settings(spec: dict | None, config: dict | None = None) -> dict[str,
     config = config if isinstance(config, dict) else {}
     shape = spec.get("input_shape")
     out[t("ui_runs.setting.input_shape")] = "×".join(str(v) for v in shape) if isinstance(shape, list) else ""
-    for index, layer in enumerate(spec.get("layers") or [], start=1):
+    for index, layer in enumerate(spec.get("layers") or [] if with_layers else [], start=1):
         for key, value in layer.items():
             out[t("ui_runs.setting.layer", index=index, key=key)] = value
 
@@ -101,20 +107,89 @@ def flatten_settings(spec: dict | None, config: dict | None = None) -> dict[str,
     return out
 
 
+def layer_slots(stacks: list[list[dict]]) -> list[list[int | None]]:
+    """The layers of several networks aligned by matching their types (difflib), the first network as reference.
+
+    Each slot lists, per network, the 0-based position of its layer there, or None where that network has no
+    layer in this place: one layer inserted in the second network is one slot, and the layers after it still
+    pair with their counterparts.
+    """
+    from difflib import SequenceMatcher
+
+    reference = stacks[0]
+    paired: list[list[int | None]] = [[i] + [None] * (len(stacks) - 1) for i in range(len(reference))]
+    inserted: dict[int, list[list[int | None]]] = {}  # reference position → slots of layers placed before it
+    for which, other in enumerate(stacks[1:], start=1):
+        matcher = SequenceMatcher(None, [layer.get("type") for layer in reference],
+                                  [layer.get("type") for layer in other], autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            together = min(i2 - i1, j2 - j1) if tag in ("equal", "replace") else 0
+            for step in range(together):
+                paired[i1 + step][which] = j1 + step
+            for j in range(j1 + together, j2):
+                slot: list[int | None] = [None] * len(stacks)
+                slot[which] = j
+                inserted.setdefault(i1 + together, []).append(slot)
+    ordered: list[list[int | None]] = []
+    for position in range(len(reference) + 1):
+        ordered.extend(inserted.get(position, []))
+        if position < len(reference):
+            ordered.append(paired[position])
+    return ordered
+
+
+def _same(values: list) -> bool:
+    return len({json.dumps(v, sort_keys=True, default=str) if v is not _MISSING else "∅" for v in values}) <= 1
+
+
+_MISSING = object()
+
+
+def _layer_rows(stacks: dict[str, list[dict]]) -> list[dict]:
+    """The rows of "What differs" for the layers, aligned (``layer_slots``)."""
+    names = list(stacks)
+    rows = []
+    for slot in layer_slots(list(stacks.values())):
+        found = [stacks[name][position] if position is not None else None for name, position in zip(names, slot)]
+        numbers = [str(position + 1) if position is not None else "–" for position in slot]
+        index = numbers[0] if len(set(numbers)) == 1 else " / ".join(numbers)
+        types = {layer.get("type") for layer in found if layer is not None}
+        if None in found or len(types) > 1:  # a layer only some networks have, or different layers in one place
+            shown = {name: layers.short(layer) if layer is not None else "" for name, layer in zip(names, found)}
+            rows.append({"setting": t("ui_runs.setting.layer_whole", index=index), **shown})
+            continue
+        keys: list[str] = []
+        for layer in found:
+            keys.extend(key for key in layer if key not in keys)
+        for key in keys:
+            values = [layer.get(key, _MISSING) for layer in found]
+            if not _same(values):
+                rows.append({"setting": t("ui_runs.setting.layer", index=index, key=key),
+                             **{name: "" if v is _MISSING else _cell(v) for name, v in zip(names, values)}})
+    return rows
+
+
 def spec_diff(runs: dict[str, tuple[dict | None, dict | None]]) -> pd.DataFrame:
-    """Rows of the settings whose values differ between runs; one column per run (empty cell: not present)."""
+    """Rows of the settings whose values differ between runs; one column per run (empty cell: not present).
+
+    Layers are aligned by matching (``layer_slots``), so an inserted layer is one row, not every row after it.
+    """
     import pandas as pd
 
-    flat = {name: flatten_settings(spec, config) for name, (spec, config) in runs.items()}
+    from lab.train.runs import valid_spec
+
+    flat = {name: flatten_settings(spec, config, with_layers=False) for name, (spec, config) in runs.items()}
+    stacks = {name: list((valid_spec(spec) or {}).get("layers") or []) for name, (spec, _) in runs.items()}
     keys: list[str] = []
     for values in flat.values():
         keys.extend(k for k in values if k not in keys)
     rows = []
-    missing = object()
-    for key in keys:
-        values = [flat[name].get(key, missing) for name in flat]
-        if len({json.dumps(v, sort_keys=True, default=str) if v is not missing else "∅" for v in values}) > 1:
-            rows.append({"setting": key, **{name: "" if v is missing else _cell(v) for name, v in zip(flat, values)}})
+    for number, key in enumerate(keys):
+        values = [flat[name].get(key, _MISSING) for name in flat]
+        if not _same(values):
+            rows.append({"setting": key, **{name: "" if v is _MISSING else _cell(v) for name, v in zip(flat, values)}})
+        if number == 0:  # the input shape, then the layers, then compile and training settings
+            rows.extend(_layer_rows(stacks))
     return pd.DataFrame(rows, columns=["setting", *flat])
 
 
@@ -215,14 +290,18 @@ def _compare(infos, by_id) -> None:
 
     st.subheader(t("ui_runs.compare"))
     ids = [info.id for info in infos]
-    if "runs_compare" in st.session_state:  # forget runs deleted since
-        st.session_state["runs_compare"] = [i for i in st.session_state["runs_compare"] if i in by_id]
-    chosen = st.multiselect(t("ui_runs.compare.pick"), ids, default=ids[: min(2, len(ids))], key="runs_compare",
+    # The selection lives in session state only (no default= beside it): first the two newest runs, later the
+    # person's choice without the runs deleted since.
+    if COMPARE not in st.session_state:
+        st.session_state[COMPARE] = ids[: min(2, len(ids))]
+    elif any(run_id not in by_id for run_id in st.session_state[COMPARE]):
+        st.session_state[COMPARE] = [run_id for run_id in st.session_state[COMPARE] if run_id in by_id]
+    chosen = st.multiselect(t("ui_runs.compare.pick"), ids, key=COMPARE,
                             format_func=lambda run_id: _label(by_id, run_id), help=t("ui_runs.compare.pick.help"))
     if not chosen:
         st.caption(t("ui_runs.compare.none"))
         return
-    frames, settings = [], {}
+    frames, settings, classes = [], {}, set()
     for run_id in chosen:
         try:
             run = load_run(by_id[run_id].path)
@@ -232,11 +311,17 @@ def _compare(infos, by_id) -> None:
         label = _label(by_id, run_id)
         frames.append(charts.history_long(run.history, label))
         settings[label] = (run.spec, run.meta.get("config"))
+        if run.class_names:
+            classes.add(len(run.class_names))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if frame.empty:
         st.info(t("ui_runs.compare.no_epoch"))
     else:
-        st.altair_chart(charts.overlay_chart(frame), width="stretch")
+        log = charts.log_toggle(LOG_LOSS)
+        # One chart per column, each as wide as its column: the page never scrolls sideways.
+        panels = charts.overlay_panels(frame, class_counts=classes, log=log)
+        for column, panel in zip(st.columns(len(panels)), panels):
+            column.altair_chart(panel, width="stretch")
     if len(settings) >= 2:
         diff = spec_diff(settings)
         if diff.empty:
@@ -268,7 +353,9 @@ def _details(info) -> None:
             split = str(metrics.get("split") or "test")  # "test", "validation", or the folder's name ("Test")
             split = t(SPLIT_WORDS[split.lower()]) if split.lower() in SPLIT_WORDS else split
             st.markdown(t("ui_runs.details.confusion", split=split, count=metrics.get("n", "?")))
-            st.altair_chart(charts.confusion_chart(charts.confusion_frame(confusion, class_names), class_names))
+            st.altair_chart(charts.confusion_chart(charts.confusion_frame(confusion, class_names), class_names),
+                            key=CONFUSION, on_select=_picked_cell, selection_mode=charts.CELL_SELECTION)
+            st.caption(t("ui_runs.confusion.click"))
         with right:
             st.markdown(f"**{t('ui_runs.details.per_class')}**")
             per_class = metrics.get("per_class") or {}
@@ -281,33 +368,137 @@ def _details(info) -> None:
                     "precision": st.column_config.NumberColumn(t("ui_runs.per_class.precision"), format="%.2f"),
                     "recall": st.column_config.NumberColumn(t("ui_runs.per_class.recall"), format="%.2f"),
                     "images": st.column_config.NumberColumn(t("ui_runs.per_class.images"))})
-        _misclassified(metrics)
+        _misclassified(metrics, run)
     else:
         st.info(t("ui_runs.details.no_evaluation"))
+    _filters(run)
     _downloads(run)
     _manage(run.id, run.name, can_rename=run.status not in ACTIVE)
 
 
-def _misclassified(metrics: dict) -> None:
+def _filters(run) -> None:
+    """The run's Conv2D filters, before and after training; loaded only once the person opens them."""
+    if not run.model_path.is_file():
+        return
+    with st.expander(t("ui_runs.filters"), icon=":material/grid_view:", key="runs_filters",
+                     on_change="rerun") as box:
+        if not box.open:
+            return
+        model = _loaded_model(run)
+        if model is not None:
+            from lab.ui import inside
+
+            inside.filters_view(run.path, model, "runs_filters")
+
+
+def _cell_key(true: str, predicted: str) -> str:
+    return f"{true}\x1f{predicted}"
+
+
+def _picked_cell() -> None:
+    """Callback of a click on the confusion matrix: show that cell's images (a click beside the cells: all)."""
+    picked = st.session_state[CONFUSION].selection.get(charts.CELL_SELECTION) or []
+    cell = picked[0] if picked else {}
+    if "true" in cell and "predicted" in cell and cell["true"] != cell["predicted"]:
+        st.session_state[CELL] = _cell_key(str(cell["true"]), str(cell["predicted"]))
+    else:
+        st.session_state[CELL] = ""
+    st.session_state[INSIDE] = None
+
+
+def _misclassified(metrics: dict, run) -> None:
     import pandas as pd
 
     wrong = [item for item in metrics.get("misclassified") or [] if isinstance(item, dict)]
     total = metrics.get("misclassified_total", len(wrong))
-    with st.expander(t("ui_runs.misclassified", count=total), expanded=False):
+    cells: dict[str, int] = {"": len(wrong)}
+    for item in wrong:
+        key = _cell_key(str(item.get("true")), str(item.get("predicted")))
+        cells[key] = cells.get(key, 0) + 1
+    if st.session_state.get(CELL) not in cells:
+        st.session_state[CELL] = ""
+    opened = bool(st.session_state.get(CELL)) or st.session_state.get(INSIDE) is not None
+
+    def cell_words(key: str) -> str:
+        if not key:
+            return t("ui_runs.misclassified.all", count=cells[key])
+        true, predicted = key.split("\x1f")
+        return t("ui_runs.misclassified.cell_option", true=true, predicted=predicted, count=cells[key])
+
+    with st.expander(t("ui_runs.misclassified", count=total), expanded=opened):
         if not wrong:
             st.caption(t("ui_runs.misclassified.none"))
             return
-        shown = [item for item in wrong if _shown_image(item.get("file"))][:30]
+        chosen = st.selectbox(t("ui_runs.misclassified.cell"), list(cells), key=CELL, format_func=cell_words,
+                              help=t("ui_runs.misclassified.cell.help"))
+        picked = [item for item in wrong
+                  if not chosen or _cell_key(str(item.get("true")), str(item.get("predicted"))) == chosen]
+        shown = [item for item in picked if _shown_image(item.get("file"))][:SHOWN_WRONG]
         if not shown:
+            st.caption(t("ui_runs.misclassified.no_files"))
             headers = {"true": t("ui_runs.misclassified.true"), "predicted": t("ui_runs.misclassified.predicted"),
                        "probability": t("ui_runs.misclassified.probability")}
-            st.table(pd.DataFrame(wrong[:30])[list(headers)].rename(columns=headers))
+            st.table(pd.DataFrame(picked[:SHOWN_WRONG])[list(headers)].rename(columns=headers))
             return
         cols = st.columns(6)
         for index, item in enumerate(shown):
             with cols[index % 6]:
                 st.image(item["file"], width=84,
                          caption=f"{item['true']} → {item['predicted']} ({item.get('probability', 0):.0%})")
+                st.button(t("ui_runs.inside.button"), key=f"runs_inside_{index}", on_click=_look_inside,
+                          args=(item["file"],), icon=":material/visibility:")
+        looked = st.session_state.get(INSIDE)
+        item = next((item for item in shown if item["file"] == looked), None)
+        if item is not None:
+            _inside(run, item)
+
+
+def _look_inside(file: str) -> None:
+    st.session_state[INSIDE] = file
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _model(path: str, stamp: float):
+    from lab.train.runs import load_model_file
+
+    return load_model_file(path)
+
+
+def _loaded_model(run):
+    """The run's model, loaded once per file version, or None (with the reason shown) when it cannot be."""
+    path = run.model_path
+    try:
+        with st.spinner(t("ui_runs.inside.loading")):
+            return _model(str(path), path.stat().st_mtime)
+    except (LabError, OSError) as error:
+        st.info(t("ui_runs.inside.no_model", reason=error))
+        return None
+
+
+def _inside(run, item: dict) -> None:
+    """Feature maps and saliency of one misclassified image, as the run's model received it."""
+    from lab.data.loading import decode
+    from lab.shapes import table
+    from lab.ui import inside
+
+    title = t("ui_runs.inside.title", file=Path(item["file"]).name, true=item["true"], predicted=item["predicted"])
+    st.markdown(f"#### {title}")
+    st.button(t("ui_runs.inside.close"), key="runs_inside_close", on_click=_look_inside, args=(None,))
+    model = _loaded_model(run)
+    if model is None:
+        return
+    size = run.preprocessing.get("image_size") or [28, 28]
+    try:  # decoded exactly as training and evaluation decoded the dataset's files
+        x = decode(Path(item["file"]), (int(size[0]), int(size[1])), run.preprocessing.get("color_mode", "grayscale"))
+        shapes = table(run.spec) if run.spec else None
+    except (LabError, OSError) as error:
+        st.info(t("ui_runs.inside.unreadable", file=Path(item["file"]).name, reason=error))
+        return
+    maps, why = st.tabs([t("ui_runs.inside.maps"), t("ui_runs.inside.saliency")])
+    with maps:
+        inside.feature_maps_view(model, x.astype("float32"), shapes, "runs_wrong")
+    with why:
+        inside.saliency_view(model, x.astype("float32"), None, run.class_names, "runs_wrong")
 
 
 def _shown_image(name) -> bool:
@@ -460,7 +651,7 @@ def render() -> None:
     headers = {column: st.column_config.Column(t(words)) for column, words in COLUMNS.items()}
     headers.update({"best val acc": st.column_config.NumberColumn(t(COLUMNS["best val acc"]), format="percent"),
                     "test acc": st.column_config.NumberColumn(t(COLUMNS["test acc"]), format="percent"),
-                    "model": st.column_config.TextColumn(t(COLUMNS["model"]), width="large")})
+                    "model": st.column_config.TextColumn(t(COLUMNS["model"]), width="medium")})
     st.dataframe(table.drop(columns=["id"]), hide_index=True, width="stretch", column_config=headers)
     _compare(infos, by_id)
     st.subheader(t("ui_runs.one_run"))

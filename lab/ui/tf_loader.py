@@ -7,6 +7,9 @@ is usually done. Code that needs TensorFlow calls :func:`wait`.
 Setting the environment variable ``CNN_LAB_TF_PRELOAD=0`` turns the background import off (the
 import then happens on first use, as usual).
 
+Work that needs TensorFlow and should be ready before anyone asks (loading the newest run's model) registers
+with :func:`after_import`; it runs in a background thread once the background import has succeeded.
+
 Once Keras is imported, Streamlit calls ``keras.backend.clear_session()`` after every script run, which
 does a full garbage collection of TensorFlow's objects (about 0.2 s here) before the page's changes reach
 the browser, and clears the kernel cache of a model that may be training in the background.
@@ -21,6 +24,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 _lock = threading.Lock()
 _done = threading.Event()
@@ -28,6 +32,7 @@ _thread: threading.Thread | None = None
 _error: BaseException | None = None
 _seconds: float | None = None
 imported_before_start: bool | None = None  # whether something imported TensorFlow before start() was called
+_hooks: list[Callable[[], None]] = []
 
 
 def enabled() -> bool:
@@ -41,6 +46,26 @@ _hurry = threading.Event()
 def _load_soon() -> None:
     _hurry.wait(START_DELAY_S)
     _load()
+    if _error is None:
+        _run_hooks()
+
+
+def _run_hooks() -> None:
+    with _lock:
+        hooks = list(_hooks)
+    for hook in hooks:
+        hook()
+
+
+def after_import(hook: Callable[[], None]) -> None:
+    """Runs ``hook`` in the background once the background import of TensorFlow has succeeded (now, in a thread
+    of its own, when it already has); never when the background import is off or fails."""
+    with _lock:
+        finished = _done.is_set()
+        if not finished:
+            _hooks.append(hook)
+    if finished and _thread is not None and _error is None:
+        threading.Thread(target=hook, name="cnn-lab-after-tf-import", daemon=True).start()
 
 
 def _load() -> None:

@@ -15,7 +15,7 @@ from lab.errors import LabError
 from lab.i18n import t
 from lab.train.snapshot import Snapshot
 from lab.train.status import ACTIVE
-from lab.ui import charts, session
+from lab.ui import charts, model_cache, session
 
 MONITORS = ["val_loss", "val_accuracy", "loss", "accuracy"]
 LAST_JOB = "train_last_job"  # the Job this session started most recently (an object held only for display)
@@ -201,6 +201,7 @@ def _summary(snap: Snapshot) -> None:
     cols[2].metric(t("ui_training.epochs"), f"{len(history)}/{snap.epochs or '–'}")
     cols[3].metric(t("ui_training.summary.time"), _duration(snap.elapsed))
     if run_dir and info is not None and info.has_model:
+        model_cache.preload(run_dir)  # ready before the Predict page asks
         if st.button(t("ui_training.predict"), key="train_goto_predict", type="primary"):
             session.choose_run(str(run_dir))
             session.switch_to("predict")
@@ -244,7 +245,8 @@ def job_view(job) -> None:
     frame = charts.live_frame(snap.batch_log, snap.history, snap.batches)
     if not frame.empty:
         planned = snap.epochs if active else None  # a finished run's axis ends at its last epoch
-        st.altair_chart(charts.training_chart(frame, epochs=planned), width="stretch")
+        st.altair_chart(charts.training_chart(frame, epochs=planned, classes=len(snap.class_names),
+                                              log=charts.log_toggle("train_log_loss")), width="stretch")
     elif active:
         st.caption(t("ui_training.chart_soon"))
     _messages(snap)

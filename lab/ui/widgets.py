@@ -44,15 +44,19 @@ def shape_table_html(spec: dict, report: Report, result: Table | None) -> str:
         if problem.layer is not None:
             warnings.setdefault(problem.layer, []).append(problem.message)
 
-    head = "".join(f'<th style="text-align:{align};padding:4px 8px">{html.escape(name)}</th>'
-                   for name, align in (("#", "right"), (t("ui_widgets.table.layer"), "left"),
-                                       (t("ui_widgets.table.output_shape"), "left"),
-                                       (t("ui_widgets.table.parameters"), "right"),
-                                       (t("ui_widgets.table.how"), "left")))
+    receptive_help = html.escape(t("ui_widgets.table.receptive.help"), quote=True)
+    head = "".join(f'<th style="text-align:{align};padding:4px 8px"{extra}>{html.escape(name)}</th>'
+                   for name, align, extra in (("#", "right", ""), (t("ui_widgets.table.layer"), "left", ""),
+                                              (t("ui_widgets.table.output_shape"), "left", ""),
+                                              (t("ui_widgets.table.parameters"), "right", ""),
+                                              (t("ui_widgets.table.how"), "left", ""),
+                                              (t("ui_widgets.table.receptive"), "left",
+                                               f' class="lab-receptive" title="{receptive_help}"')))
     rows = [
         "<tr>" + _cell("0", "text-align:right") + _cell(f"<b>{html.escape(t('ui_widgets.table.input'))}</b>")
         + _cell(f'<code style="white-space:nowrap">{shape_text(spec.get("input_shape"))}</code>')
-        + _cell("0", "text-align:right") + _cell(html.escape(t("ui_widgets.table.input_shape"))) + "</tr>"
+        + _cell("0", "text-align:right") + _cell(html.escape(t("ui_widgets.table.input_shape")))
+        + _cell('<code style="white-space:nowrap">1 × 1</code>') + "</tr>"
     ]
     for index, layer in enumerate(spec.get("layers") or [], start=1):
         row = result.rows[index - 1] if result is not None and index - 1 < len(result.rows) else None
@@ -68,6 +72,7 @@ def shape_table_html(spec: dict, report: Report, result: Table | None) -> str:
                  if row is not None and row.output_shape else "—")
         params = f"{row.params:,}" if row is not None and row.output_shape else "—"
         formula = html.escape(row.formula) if row is not None and row.output_shape else ""
+        receptive = _receptive_cell(row)
         notes = "".join(f'<div class="lab-error" style="color:{ERROR_FG};font-weight:600">⛔ {html.escape(m)}</div>'
                         for m in messages)
         notes += "".join(f'<div class="lab-warning" style="color:{WARN_FG};background:{WARN_BG};padding:2px 4px;'
@@ -76,7 +81,7 @@ def shape_table_html(spec: dict, report: Report, result: Table | None) -> str:
         css_class = "lab-row-error" if messages else ("lab-row-warning" if index in warnings else "lab-row")
         rows.append(f'<tr class="{css_class}" style="{style}">' + _cell(str(index), "text-align:right")
                     + _cell(name) + _cell(shape) + _cell(params, "text-align:right")
-                    + _cell(formula + notes, "font-size:0.9em") + "</tr>")
+                    + _cell(formula + notes, "font-size:0.9em") + receptive + "</tr>")
     if result is not None and result.ok:
         total = html.escape(t("ui_widgets.table.total", total=f"{result.total_params:,}"))
         split = html.escape(t("ui_widgets.table.trainable", trainable=f"{result.trainable_params:,}",
@@ -89,10 +94,20 @@ def shape_table_html(spec: dict, report: Report, result: Table | None) -> str:
                         f"{shape_text(result.output_shape) if result is not None and result.ok else '—'}</code>")
                 + _cell(f"{result.total_params:,}" if result is not None and result.ok else "—",
                         "text-align:right;font-weight:600")
-                + _cell(totals) + "</tr>")
+                + _cell(totals) + _cell("") + "</tr>")
     return ('<table class="lab-shape-table" '
             'style="width:100%;border-collapse:collapse;font-size:0.85em;table-layout:auto">'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _receptive_cell(row) -> str:
+    """The input pixels one output value sees, with r_out = r_in + (k − 1)·d·j_in written out beneath."""
+    if row is None or row.receptive is None:
+        return _cell("—")
+    text = f'<code style="white-space:nowrap">{html.escape(row.receptive_text)}</code>'
+    if row.receptive_formula:
+        text += f'<br><span style="opacity:0.7;font-size:0.85em">{html.escape(row.receptive_formula)}</span>'
+    return _cell(text, "font-size:0.9em")
 
 
 def shape_table(spec: dict, report: Report, result: Table | None) -> None:

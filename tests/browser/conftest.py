@@ -127,6 +127,8 @@ def app_url(lab_data, lab_runs, lab_workspace, tmp_path_factory):
         if os.environ.get("CNN_LAB_KEEP_SERVER_LOG"):
             ARTIFACTS.mkdir(exist_ok=True)
             shutil.copy(log, ARTIFACTS / f"streamlit-{port}.log")
+    warned = [line for line in log.read_text(errors="replace").splitlines() if "Session State API" in line]
+    assert not warned, f"widget warnings in the server log: {warned}"
 
 
 # --- the browser --------------------------------------------------------------------------------------------------
