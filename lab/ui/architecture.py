@@ -605,7 +605,6 @@ def editor_and_table() -> None:
         _add_controls(spec)
         st.subheader(t("ui_architecture.compile.title"))
         compile_settings = edit_compile(spec)
-        guides.render()
 
     edited = copy.deepcopy(spec)
     edited["layers"] = edited_layers
@@ -637,4 +636,5 @@ def editor_and_table() -> None:
             st.error(t("ui_architecture.invalid", count=len(report.errors)), icon="🚫")
         _downloads(edited, report.ok)
         st.caption(t("ui_architecture.padding_hint"))
+    guides.render()  # full width: the guides' tables have four or five columns of sentences
     session.save()

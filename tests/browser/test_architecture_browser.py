@@ -135,3 +135,32 @@ def test_a_reload_and_a_new_tab_keep_the_network(page, app_url, settle, shoot):
     expect(other.get_by_role("button", name="Restore")).to_be_visible()
     shoot(other, "architecture_history")
     other.close()
+
+
+def test_the_guides_open_beside_the_training_settings(page, app_url, settle, shoot):
+    page.goto(f"{app_url}/architecture")
+    settle(page)
+    guide = page.get_by_text("Guide: optimizers")
+    guide.scroll_into_view_if_needed()
+    guide.click()
+    table = page.locator("[data-testid=stExpanderDetails] table").filter(has_text="Adam").first
+    expect(table).to_be_visible()
+    expect(table).to_contain_text("RMSprop")
+    expect(table).to_contain_text("Adadelta")
+    table.scroll_into_view_if_needed()
+    shoot(page, "architecture_guide_optimizers", full_page=False)
+
+
+def test_train_both_shows_the_twins_progress_and_leads_to_their_comparison(page, app_url, settle, shoot):
+    page.goto(f"{app_url}/padding")
+    settle(page)
+    page.get_by_role("button", name="Train both").click()
+    expect(page.locator('[data-testid="stProgress"]').filter(has_text='padding "same"')).to_be_visible(timeout=60_000)
+    expect(page.locator('[data-testid="stProgress"]').filter(has_text='padding "valid"')).to_be_visible()
+    shoot(page, "padding_twins_training", full_page=False)
+    expect(page.get_by_text("Both runs are done.")).to_be_visible(timeout=240_000)
+    page.get_by_role("button", name="Compare them on the Runs page").click()
+    settle(page)
+    expect(page).to_have_url(re.compile(r"/runs"))
+    expect(page.get_by_text("What differs")).to_be_visible(timeout=60_000)
+    shoot(page, "padding_twins_compared")

@@ -89,3 +89,21 @@ def test_runs_page_fits_and_a_confusion_cell_shows_its_images(page, app_url, sho
     wait_for_pictures(page)
     page.get_by_text("Inside the network:").first.scroll_into_view_if_needed()
     shoot(page, "runs_look_inside")
+
+
+def test_filters_before_and_after_training(page, app_url, shoot):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": WIDTH, "height": 1000})
+    open_page(page, app_url, "runs")
+    section = page.get_by_text("Filters before and after training")
+    section.wait_for(timeout=60_000)
+    section.click()
+    expect(page.get_by_text("Loading the run's model…")).to_have_count(0, timeout=90_000)
+    wait_for_pictures(page)
+    pictures = page.locator("[data-testid=stExpander]").filter(has_text="Filters before and after training") \
+        .locator("[data-testid=stImage]")
+    expect(pictures.first).to_be_visible(timeout=60_000)
+    assert pictures.count() >= 2  # the first Conv2D's filters before training and after it
+    section.scroll_into_view_if_needed()
+    shoot(page, "runs_filters_before_after")
