@@ -28,6 +28,16 @@ def data_root(tmp_path, monkeypatch) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def squares_run(tmp_path_factory) -> tuple[Path, Path]:
+    """(root, run): root/Data/tiny (squares and stripes) and one run trained on it for 3 epochs, per module."""
+    from ui_support import make_dataset, train_run
+
+    root = tmp_path_factory.mktemp("lab")
+    data = make_dataset(root / "Data", train=40)
+    return root, train_run(data, root / "runs", epochs=3, name="squares")
+
+
 @pytest.fixture(scope="session")
 def sign_mnist() -> Path:
     if not (SIGN_MNIST / "Test").is_dir():

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from ui_support import APP, make_dataset, open_page, png_bytes, square_image, train_run
+from ui_support import APP, open_page, png_bytes, square_image, use_lab
 
 from lab import shapes
 from lab.train.runs import load_run
@@ -17,20 +17,10 @@ LOOK = "predict_inside_0"  # the look-inside expander of the first image on Pred
 PICK = f"{LOOK}_class"
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("inside")
-    data = make_dataset(root / "Data", train=40)
-    run = train_run(data, root / "runs", epochs=3, name="squares")
-    return root, run
-
-
 @pytest.fixture
-def env(trained, monkeypatch):
-    root, run = trained
-    monkeypatch.setenv("CNN_LAB_RUNS", str(root / "runs"))
-    monkeypatch.setenv("CNN_LAB_DATA", str(root / "Data"))
-    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "0")
+def env(squares_run, monkeypatch):
+    root, run = squares_run
+    use_lab(monkeypatch, root)
     return run
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
-from ui_support import APP, make_dataset, open_page, png_bytes, square_image, train_run
+from ui_support import APP, open_page, png_bytes, square_image, use_lab
 
 from lab.i18n import catalogue
 
@@ -83,20 +83,9 @@ def english_on(at: AppTest) -> list[str]:
     return flagged + leaked
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab-pt")
-    make_dataset(root / "Data", "tiny")
-    run = train_run(root / "Data" / "tiny", root / "runs", epochs=1, name="primeiro")
-    return root, run
-
-
 @pytest.fixture
-def portuguese(lab, monkeypatch):
-    root, run = lab
-    monkeypatch.setenv("CNN_LAB_DATA", str(root / "Data"))
-    monkeypatch.setenv("CNN_LAB_RUNS", str(root / "runs"))
-    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "0")
+def portuguese(squares_run, monkeypatch):
+    use_lab(monkeypatch, squares_run[0])
     from lab.train import job
     from lab.train.manager import JobManager
 

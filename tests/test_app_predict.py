@@ -7,24 +7,15 @@ import base64
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from ui_support import APP, big_square, jpeg_bytes, make_dataset, open_page, png_bytes, square_image, train_run
+from ui_support import APP, big_square, jpeg_bytes, open_page, png_bytes, square_image, use_lab
 
 from lab.ui import session
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("predict-page")
-    data = make_dataset(root / "data", train=40)
-    run = train_run(data, root / "runs", epochs=3, name="squares")
-    return root, run
-
-
 @pytest.fixture
-def env(trained, monkeypatch):
-    root, run = trained
-    monkeypatch.setenv("CNN_LAB_RUNS", str(root / "runs"))
-    monkeypatch.setenv("CNN_LAB_DATA", str(root / "data"))
+def env(squares_run, monkeypatch):
+    root, run = squares_run
+    use_lab(monkeypatch, root)
     return run
 
 

@@ -51,7 +51,7 @@ def probed_field(layers: list[dict]) -> tuple[int, int]:
         if layer["type"] == "Conv2D":
             x = keras.layers.Conv2D(1, layer["kernel_size"], strides=layer.get("strides", 1),
                                     dilation_rate=layer.get("dilation_rate", 1), padding=layer["padding"],
-                                    use_bias=False, kernel_initializer="ones")(x)
+                                    use_bias=False, kernel_initializer="ones", trainable=False)(x)
         else:
             x = keras.layers.AveragePooling2D(layer["pool_size"], strides=layer["strides"],
                                               padding=layer["padding"])(x)
@@ -66,7 +66,9 @@ def probed_field(layers: list[dict]) -> tuple[int, int]:
     return tuple(int(v) for v in touched.max(axis=0) - touched.min(axis=0) + 1)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The same 40 stacks on every run; kernels frozen so that only the input's gradient is computed (TensorFlow's CPU
+# kernel for a filter gradient aborts the process on some dilated stacks).
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(sliding_layer(), min_size=1, max_size=4))
 def test_random_stacks_match_the_pixels_keras_reads(layers):
     rows = table(spec_of(layers)).rows

@@ -103,3 +103,10 @@ def big_square(size: int = 200) -> np.ndarray:
     q = size // 4
     arr[q:size - q, q:size - q] = 255
     return arr
+
+
+def use_lab(monkeypatch, root: Path) -> None:
+    """Points the page at ``root``'s Data/ and runs/, without the background TensorFlow preload."""
+    monkeypatch.setenv("CNN_LAB_DATA", str(Path(root) / "Data"))
+    monkeypatch.setenv("CNN_LAB_RUNS", str(Path(root) / "runs"))
+    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "0")

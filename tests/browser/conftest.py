@@ -86,6 +86,19 @@ def lab_runs(tmp_path_factory) -> Path:
 # --- the server ---------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
+def squares_lab(tmp_path_factory) -> tuple[Path, Path]:
+    """(data root, runs root): the square/stripes dataset and one model trained on it for 4 epochs. A module that
+    needs a trained run overrides ``lab_data`` / ``lab_runs`` with these."""
+    from ui_support import make_dataset, train_run
+
+    data = tmp_path_factory.mktemp("Data")
+    make_dataset(data, train=40)
+    runs = tmp_path_factory.mktemp("runs")
+    train_run(data / "tiny", runs, epochs=4, name="squares")
+    return data, runs
+
+
+@pytest.fixture(scope="module")
 def lab_workspace(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("workspace")
 

@@ -14,22 +14,18 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _harness import open_page, wait_for_pictures  # noqa: E402
-from ui_support import make_dataset, square_image, train_run  # noqa: E402
+from ui_support import square_image  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def lab_data(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("Data")
-    make_dataset(root, train=40)
-    return root
+def lab_data(squares_lab) -> Path:
+    return squares_lab[0]
 
 
 @pytest.fixture(scope="module")
-def lab_runs(lab_data, tmp_path_factory) -> Path:
+def lab_runs(squares_lab) -> Path:
     """One model that tells a filled square from stripes."""
-    root = tmp_path_factory.mktemp("runs")
-    train_run(lab_data / "tiny", root, epochs=4, name="squares")
-    return root
+    return squares_lab[1]
 
 
 def pick(page, key: str, option: str) -> None:

@@ -11,22 +11,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _harness import CHROMIUM, FAKE_CAMERA, FLAGS, open_page, wait_for_pictures, write_y4m  # noqa: E402
-from ui_support import make_dataset, train_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def lab_data(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("Data")
-    make_dataset(root, train=40)
-    return root
+def lab_data(squares_lab) -> Path:
+    return squares_lab[0]
 
 
 @pytest.fixture(scope="module")
-def lab_runs(lab_data, tmp_path_factory) -> Path:
+def lab_runs(squares_lab) -> Path:
     """One model that tells a filled square from stripes."""
-    root = tmp_path_factory.mktemp("runs")
-    train_run(lab_data / "tiny", root, epochs=4, name="squares")
-    return root
+    return squares_lab[1]
 
 
 def guess_heading(page) -> str:
