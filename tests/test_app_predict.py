@@ -130,7 +130,23 @@ def test_the_chosen_input_survives_a_switch_to_portuguese(env):
     at.sidebar.selectbox(key=session.LANGUAGE_PICK).set_value("pt-BR").run()
     assert not at.exception, [e.value for e in at.exception]
     source, invert = at.radio(key="predict_source"), at.radio(key="predict_invert")
-    assert (source.value, source.label, source.options) == ("webcam", "Imagem de", ["Desenho", "Arquivo", "Webcam"])
+    assert (source.value, source.label, source.options) == ("webcam", "Imagem de", ["Desenho", "Arquivo", "Webcam",
+                                                                             "Imagem do conjunto"])
     assert (invert.value, invert.options) == ("keep", ["Automático", "Inverter", "Não inverter"])
     assert at.camera_input(key="predict_camera").label == "Tire uma foto"
     assert any("Take Photo" in i.value and "câmera" in i.value for i in at.info)
+
+
+def test_any_image_of_the_dataset_can_be_read_and_looked_inside(env):
+    at = predict_page()
+    at.radio(key="predict_source").set_value("dataset").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="predict_ds_split").set_value("Test")
+    at.selectbox(key="predict_ds_class").set_value("stripes").run()
+    at.slider(key="predict_ds_number").set_value(2).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert guesses(at) and guesses(at)[0].startswith("### stripes")  # a model that learned stripes reads them
+    captions = [picture.caption for element in at.main if type(element).__name__ == "Image"
+                for picture in element.proto.imgs]
+    assert any(c.startswith("stripes/") for c in captions), captions
+    assert any(e.label.startswith("Look inside") for e in at.expander)

@@ -16,9 +16,10 @@ from lab.paths import runs_root
 from lab.predict import open_image
 from lab.ui import charts, inside, model_cache, session
 
-SOURCES = ["draw", "upload", "webcam"]
+SOURCES = ["draw", "upload", "webcam", "dataset"]
+DATASET_SHOWN = 24  # images of a class offered to pick from
 SOURCE_LABELS = {"draw": "ui_predict.source.draw", "upload": "ui_predict.source.upload",
-                 "webcam": "ui_predict.source.webcam"}
+                 "webcam": "ui_predict.source.webcam", "dataset": "ui_predict.source.dataset"}
 INVERT_CHOICES = ["auto", "invert", "keep"]
 INVERT_LABELS = {"auto": "ui_predict.invert.auto", "invert": "ui_predict.invert.invert",
                  "keep": "ui_predict.invert.keep"}
@@ -205,6 +206,33 @@ def _webcam_input() -> list[tuple[str, object, tuple | None]]:
     return [(t("ui_predict.webcam.name"), image, crop)]
 
 
+def _dataset_input(run) -> list[tuple[str, object, None]]:
+    """One image of the chosen dataset (else the run's own), picked by class and number."""
+    from lab.data import summary
+    from lab.ui import data_folders
+
+    recorded = run.meta.get("dataset") if isinstance(run.meta.get("dataset"), dict) else {}
+    info = data_folders.info_for(session.dataset()) or data_folders.info_for(recorded.get("path"))
+    if info is None or not info.classes:
+        st.info(t("ui_predict.dataset.none"))
+        return []
+    left, right = st.columns([3, 2])
+    split = left.selectbox(t("ui_predict.dataset.split"), list(info.files), key="predict_ds_split")
+    cls = right.selectbox(t("ui_predict.dataset.class"), list(info.classes), key="predict_ds_class")
+    files = summary.sample_paths(info, per_class=DATASET_SHOWN, split=split).get(cls) or []
+    if not files:
+        st.info(t("ui_predict.dataset.empty", name=cls, split=split))
+        return []
+    number = st.slider(t("ui_predict.dataset.number"), 1, len(files), 1, key="predict_ds_number") \
+        if len(files) > 1 else 1
+    path = files[number - 1]
+    try:
+        return [(f"{cls}/{path.name}", open_image(path.read_bytes(), path.name), None)]
+    except (LabError, OSError) as error:
+        st.error(str(error))
+        return []
+
+
 # --- results -------------------------------------------------------------------------------------------------------
 
 
@@ -276,6 +304,8 @@ def render() -> None:
             images = []
     elif source == "upload":
         images = _upload_input()
+    elif source == "dataset":
+        images = _dataset_input(run)
     else:
         images = _webcam_input()
     if not images:
