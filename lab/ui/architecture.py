@@ -543,7 +543,7 @@ def render() -> None:
     st.title(t("ui_architecture.title"))
     st.markdown(
         '<style>div[data-testid="stColumn"]:has(.lab-shape-table){position:sticky;top:3.75rem;'
-        "align-self:flex-start;max-height:calc(100vh - 4.5rem);overflow-y:auto;overflow-x:hidden}"
+        "align-self:flex-start;max-height:calc(100vh - 4.5rem);overflow-y:auto;overflow-x:auto}"
         ".st-key-arch_actions{gap:0.35rem}.st-key-arch_actions button{padding:0.1rem 0.45rem;min-height:2rem}"
         ".st-key-arch_actions button p{font-size:0.9rem}</style>",
         unsafe_allow_html=True)
@@ -590,7 +590,7 @@ def editor_and_table() -> None:
         st.info(note, icon="🔁")
     uid = selected_uid()
 
-    editor, table_col = st.columns([4, 5], gap="medium")
+    editor, table_col = st.columns([4, 6], gap="medium")
     with editor:
         st.subheader(t("ui_architecture.layers.title"))
         st.caption(t("ui_architecture.layers.caption"))
