@@ -107,3 +107,15 @@ def test_filters_before_and_after_training(page, app_url, shoot):
     assert pictures.count() >= 2  # the first Conv2D's filters before training and after it
     section.scroll_into_view_if_needed()
     shoot(page, "runs_filters_before_after")
+
+
+def test_the_model_and_its_history_download_when_clicked(page, app_url, tmp_path):
+    open_page(page, app_url, "runs")
+    page.get_by_text("What differs").wait_for(timeout=60_000)
+    for label, suffix in (("⬇ model.keras", ".keras"), ("⬇ history.csv", "-history.csv")):
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name=label).click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        assert saved.name.endswith(suffix) and saved.stat().st_size > 100
+    assert saved.read_text(encoding="utf-8").startswith("epoch")
