@@ -14,7 +14,7 @@ from lab.errors import LabError
 from lab.i18n import t
 from lab.paths import runs_root
 from lab.train.status import ACTIVE
-from lab.ui import charts, session
+from lab.ui import charts, model_cache, session
 
 if TYPE_CHECKING:  # imported where used, like the charts: the first page draws without it
     import pandas as pd
@@ -457,19 +457,12 @@ def _look_inside(file: str) -> None:
     st.session_state[INSIDE] = file
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _model(path: str, stamp: float):
-    from lab.train.runs import load_model_file
-
-    return load_model_file(path)
-
-
 def _loaded_model(run):
     """The run's model, loaded once per file version, or None (with the reason shown) when it cannot be."""
     path = run.model_path
     try:
         with st.spinner(t("ui_runs.inside.loading")):
-            return _model(str(path), path.stat().st_mtime)
+            return model_cache.get(path)
     except (LabError, OSError) as error:
         st.info(t("ui_runs.inside.no_model", reason=error))
         return None
