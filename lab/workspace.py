@@ -22,6 +22,7 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.i18n import t
+from lab.layers import short
 from lab.paths import workspace_root
 
 STATE_FILE = "state.json"
@@ -92,13 +93,10 @@ class State:
 
 
 def summary(spec: dict) -> str:
-    """One line that tells networks apart in a list: name, layer count and the layer types in order."""
+    """One line that tells networks apart in a list: name, layer count and each layer as the Runs page lists it."""
     layers = spec.get("layers") if isinstance(spec, dict) else None
     layers = layers if isinstance(layers, list) else []
-    short = {"Conv2D": "Conv", "MaxPooling2D": "MaxPool", "AveragePooling2D": "AvgPool",
-             "GlobalAveragePooling2D": "GAP", "BatchNormalization": "BatchNorm"}
-    kinds = [str(layer.get("type", "?")) if isinstance(layer, dict) else "?" for layer in layers]
-    path = " → ".join(short.get(kind, kind) for kind in kinds)
+    path = " → ".join(short(layer) if isinstance(layer, dict) else "?" for layer in layers)
     if len(path) > 120:
         path = path[:117] + "…"
     name = spec.get("name") if isinstance(spec, dict) else None
