@@ -141,14 +141,19 @@ NAME_ATTACKS = [
 ]
 
 
-@pytest.mark.parametrize("name", NAME_ATTACKS)
-def test_a_hostile_spec_name_stays_a_comment(name):
+def exported_with_name(name: str) -> str:
+    """The script of `recommended` named ``name``, checked safe and holding the name as data."""
     spec = recommended()
     spec["name"] = name
     script = codegen.to_script(spec)
     assert_script_is_safe(script)
     assert spec_comment(script) == name
-    script.encode("utf-8")  # writable as a file, lone surrogates included
+    return script
+
+
+@pytest.mark.parametrize("name", NAME_ATTACKS)
+def test_a_hostile_spec_name_stays_a_comment(name):
+    exported_with_name(name).encode("utf-8")  # writable as a file, lone surrogates included
 
 
 def test_the_exported_script_with_a_hostile_name_runs_nothing(tmp_path, monkeypatch):
@@ -175,11 +180,7 @@ def test_the_script_in_portuguese_holds_only_data_too():
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=80))
 def test_any_name_is_exported_as_data(name):
-    spec = recommended()
-    spec["name"] = name
-    script = codegen.to_script(spec)
-    assert_script_is_safe(script)
-    assert spec_comment(script) == name
+    exported_with_name(name)
 
 
 OPTIMIZER_ATTACKS = [

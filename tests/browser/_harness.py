@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,3 +115,16 @@ def wait_for_pictures(page, timeout: float = 30_000):
     for index in range(charts.count()):
         charts.nth(index).locator("canvas, svg").first.wait_for(timeout=timeout)
     page.wait_for_timeout(500)
+
+
+# A module that needs a trained run sets ``lab_data, lab_runs = squares_data, squares_runs``: conftest's
+# fixtures of those names then serve the square/stripes lab (``squares_lab``) to that module's server.
+@pytest.fixture(scope="module", name="lab_data")
+def squares_data(squares_lab) -> Path:
+    return squares_lab[0]
+
+
+@pytest.fixture(scope="module", name="lab_runs")
+def squares_runs(squares_lab) -> Path:
+    """One model that tells a filled square from stripes."""
+    return squares_lab[1]

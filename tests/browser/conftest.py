@@ -88,7 +88,8 @@ def lab_runs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def squares_lab(tmp_path_factory) -> tuple[Path, Path]:
     """(data root, runs root): the square/stripes dataset and one model trained on it for 4 epochs. A module that
-    needs a trained run overrides ``lab_data`` / ``lab_runs`` with these."""
+    needs a trained run imports ``squares_data`` / ``squares_runs`` from _harness as its ``lab_data`` /
+    ``lab_runs``."""
     from ui_support import make_dataset, train_run
 
     data = tmp_path_factory.mktemp("Data")

@@ -8,24 +8,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _harness import open_page, wait_for_pictures  # noqa: E402
+from _harness import open_page, squares_data, squares_runs, wait_for_pictures  # noqa: E402
 from ui_support import square_image  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def lab_data(squares_lab) -> Path:
-    return squares_lab[0]
-
-
-@pytest.fixture(scope="module")
-def lab_runs(squares_lab) -> Path:
-    """One model that tells a filled square from stripes."""
-    return squares_lab[1]
+lab_data, lab_runs = squares_data, squares_runs  # this module's server gets a trained lab
 
 
 def pick(page, key: str, option: str) -> None:

@@ -10,18 +10,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _harness import CHROMIUM, FAKE_CAMERA, FLAGS, open_page, wait_for_pictures, write_y4m  # noqa: E402
+from _harness import (
+    CHROMIUM,
+    FAKE_CAMERA,
+    FLAGS,
+    open_page,
+    squares_data,
+    squares_runs,
+    wait_for_pictures,
+    write_y4m,  # noqa: E402
+)
 
-
-@pytest.fixture(scope="module")
-def lab_data(squares_lab) -> Path:
-    return squares_lab[0]
-
-
-@pytest.fixture(scope="module")
-def lab_runs(squares_lab) -> Path:
-    """One model that tells a filled square from stripes."""
-    return squares_lab[1]
+lab_data, lab_runs = squares_data, squares_runs  # this module's server gets a trained lab
 
 
 def guess_heading(page) -> str:
