@@ -3,10 +3,11 @@
 import streamlit as st
 
 from lab.i18n import LANGUAGES, t
-from lab.ui import architecture, autosave, dataset, padding, predict, runs, session, training
+from lab.ui import architecture, autosave, dataset, identity, padding, predict, runs, samples, session, training
 
 st.set_page_config(page_title="CNN Lab", page_icon=":material/science:", layout="wide")
 session.start()
+identity.settle()  # who this is: a signed-in user, or this browser
 
 pages = {
     "dataset": st.Page(dataset.render, title=t("ui_session.page.dataset"), icon=":material/folder_open:",
@@ -20,6 +21,8 @@ pages = {
     "runs": st.Page(runs.render, title=t("ui_session.page.runs"), icon=":material/history:", url_path="runs"),
     "predict": st.Page(predict.render, title=t("ui_session.page.predict"), icon=":material/draw:",
                        url_path="predict"),
+    "samples": st.Page(samples.render, title=t("ui_session.page.samples"), icon=":material/photo_library:",
+                       url_path="samples"),
 }
 session.register_pages(pages)
 page = st.navigation(list(pages.values()))

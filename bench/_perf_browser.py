@@ -45,10 +45,13 @@ def tiny_dataset(root: Path, classes=("a", "b"), per_class: int = 6, size: int =
 class Server:
     """``streamlit run streamlit_app.py`` as a direct child; ``launched`` is the perf_counter at Popen."""
 
-    def __init__(self, data_dir: Path, runs_dir: Path, env: dict | None = None):
+    def __init__(self, data_dir: Path, runs_dir: Path, env: dict | None = None, workspace_dir: Path | None = None,
+                 repo: Path = REPO):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = dict(os.environ, CNN_LAB_DATA=str(data_dir), CNN_LAB_RUNS=str(runs_dir), TF_CPP_MIN_LOG_LEVEL="2")
+        if workspace_dir is not None:
+            full_env["CNN_LAB_WORKSPACE"] = str(workspace_dir)
         full_env.update(env or {})
         self.log = tempfile.NamedTemporaryFile(prefix="perf-streamlit-", suffix=".log", delete=False)
         self.launched = time.perf_counter()
@@ -56,7 +59,7 @@ class Server:
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port), "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
-            cwd=REPO, env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=repo, env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_healthy(self, timeout: float = 60) -> float:
         """Seconds from launch until /_stcore/health answers."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +23,15 @@ def median(values) -> float:
     return float(statistics.median(values))
 
 
+def spread(values, unit: str = "s", digits: int = 2, scale: float = 1.0) -> str:
+    """"median (min-max, n rounds)": how every figure of the benchmarks is reported."""
+    values = [v * scale for v in values]
+    f = f"{{:.{digits}f}}"
+    sep = "" if unit in ("", "%", "x") else " "
+    return (f"{f.format(median(values))}{sep}{unit} (min-max {f.format(min(values))}-{f.format(max(values))}, "
+            f"{len(values)} rounds)")
+
+
 def fmt_times(values, unit="s", scale=1.0) -> str:
     return ", ".join(f"{v * scale:.3f}" for v in values) + f" {unit}"
 
@@ -30,7 +41,20 @@ def machine() -> str:
         load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     except OSError:
         load = "load ?"
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {load}"
+    return f"{platform.machine()}, {os.cpu_count()} cores, {gpu()}, Python {platform.python_version()}, {load}"
+
+
+def gpu() -> str:
+    """The GPUs that ``nvidia-smi`` lists ("no GPU" without one), asked without importing TensorFlow."""
+    if not shutil.which("nvidia-smi"):
+        return "no GPU"
+    try:
+        names = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                               text=True, timeout=20).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return "GPU unknown"
+    names = [name.strip() for name in names if name.strip()]
+    return f"GPU {', '.join(names)}" if names else "no GPU"
 
 
 def need_sign_mnist() -> Path:

@@ -7,7 +7,7 @@ two ``overlay``). The first request after loading (it builds the cached sub-mode
 median of ``--rounds`` requests with their min-max. Targets: 300 ms at 28x28, 1 s at 128x128.
 
     .venv/bin/python bench/perf_explain.py              # 9 rounds
-    .venv/bin/python bench/perf_explain.py --rounds 5
+    .venv/bin/python bench/perf_explain.py --quick      # 5 rounds
 """
 
 from __future__ import annotations
@@ -64,9 +64,10 @@ def measure(shape: tuple[int, int, int], rounds: int, folder: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--quick", action="store_true", help="5 rounds")
+    parser.add_argument("--rounds", type=int, default=None)
     args = parser.parse_args()
-    rounds = max(5, args.rounds)
+    rounds = max(5, args.rounds or (5 if args.quick else 9))
     print(f"machine: {machine()}")
     began = time.perf_counter()
     import tensorflow  # noqa: F401  (its import is not part of a request)
@@ -85,9 +86,10 @@ def main() -> int:
                   f"{found['median'] / target:.3f} of the target)")
     ok = all(found["first"] < TARGETS_MS[name] and found["max"] < TARGETS_MS[name] for name, found in results.items())
     small, photo = results["28x28x1"], results["128x128x3"]
-    print(f"SUMMARY explain: feature maps + saliency + pictures, 28x28 first {small['first']:.0f} ms / median "
-          f"{small['median']:.1f} ms (target < 300); 128x128x3 first {photo['first']:.0f} ms / median "
-          f"{photo['median']:.1f} ms (target < 1000) {verdict(ok)}")
+    print(f"SUMMARY explain: feature maps + saliency + pictures, 28x28 median {small['median']:.1f} ms (min-max "
+          f"{small['min']:.1f}-{small['max']:.1f}, {rounds} rounds; first {small['first']:.0f} ms; target < 300); "
+          f"128x128x3 median {photo['median']:.1f} ms (min-max {photo['min']:.1f}-{photo['max']:.1f}, {rounds} rounds; "
+          f"first {photo['first']:.0f} ms; target < 1000) {verdict(ok)}")
     return 0 if ok else 1
 
 

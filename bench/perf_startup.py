@@ -16,7 +16,7 @@ Then, in the same round: a click on "Predict" in the navigation until that page 
 upload of a 28x28 PNG until its first guess is on screen (the model loads then, TensorFlow permitting); the sum
 is "click on Predict to the first prediction". A second upload gives the warm figure.
 
-    .venv/bin/python bench/perf_startup.py            # 3 rounds (about 1-2 minutes)
+    .venv/bin/python bench/perf_startup.py            # 5 rounds (about 2-3 minutes)
     .venv/bin/python bench/perf_startup.py --quick    # 1 round
 """
 
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _perf_common import machine, median, verdict
+from _perf_common import machine, median, spread, verdict
 from PIL import Image
 
 TARGET_START_S = 4.0
@@ -102,7 +102,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, default=None)
     args = parser.parse_args()
-    rounds = args.rounds or (1 if args.quick else 3)
+    rounds = args.rounds or (1 if args.quick else 5)
 
     from _perf_browser import browser, tiny_dataset
 
@@ -134,9 +134,12 @@ def main() -> int:
           f"{med['page_done']:.2f}s; Predict page {med['predict_page']:.2f}s + first prediction "
           f"{med['first_prediction']:.2f}s = {click_to_prediction:.2f}s; warm prediction {med['warm_prediction']:.2f}s")
     ok = med["page_done"] < TARGET_START_S and not check["tf_after_draw"]
-    print(f"SUMMARY start-up: streamlit run -> first page drawn {med['page_done']:.2f}s (target < {TARGET_START_S:g}, "
+    page_done = [r["page_done"] for r in results]
+    click = [r["predict_page"] + r["first_prediction"] for r in results]
+    print(f"SUMMARY start-up: streamlit run -> first page drawn {spread(page_done)} (target < {TARGET_START_S:g}, "
           f"TensorFlow on that path: {'yes' if check['tf_after_draw'] else 'no'}); click Predict -> first "
-          f"prediction {click_to_prediction:.2f}s {verdict(ok)}")
+          f"prediction {spread(click)}; warm prediction {spread([r['warm_prediction'] for r in results])} "
+          f"{verdict(ok)}")
     return 0
 
 

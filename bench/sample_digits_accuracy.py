@@ -1,31 +1,56 @@
-"""How well a model trained only on the generated digits reads real handwriting.
+"""How well a network trained only on the built-in digits reads real handwriting and digits drawn on the canvas.
 
-Generates the built-in dataset (timing it), trains a small conv net on its Train split, and tests
-it on scikit-learn's `load_digits`: 1,797 real handwritten digits at 8x8, upscaled and normalised
-the MNIST way (fit into 20x20, centred by centre of mass), exactly as the lab prepares a drawing.
+Generates the built-in dataset (timed), then trains on it exactly as the Train page does with its defaults: the
+lab's training job, batch 32, 20 % held out for validation, early stopping on the validation loss (patience 3,
+best weights restored), up to ``--epochs`` epochs (the page's default). The trained network is then tested on:
 
-    python bench/sample_digits_accuracy.py [--epochs 8] [--seed 0] [--out DIR]
+- scikit-learn's ``load_digits``: 1,797 real handwritten digits scanned at 8x8, upscaled and normalised the MNIST
+  way (fit into 20x20, centred by centre of mass), as the lab prepares a drawing;
+- 360 canvas pictures: the 20 drawn digits of ``bench/_drawn_digits.py`` (0-9 in two hands) in three pen widths,
+  three slants and two sizes, each made into the model's input by ``lab.predict.prepare``, as on the Predict page;
+- the generated Test split (the job's own score).
 
-Prints one summary line. Needs scikit-learn (requirements-dev.txt).
+The data is generated once; each round trains with another seed (1337, 1338, ...). ``--curve`` also scores the
+weights after every epoch, which gives accuracy against epochs (the page's default number of epochs comes from it).
+
+    .venv/bin/python bench/sample_digits_accuracy.py                # recommended, 5 rounds
+    .venv/bin/python bench/sample_digits_accuracy.py --quick        # 1 round
+    .venv/bin/python bench/sample_digits_accuracy.py --curve --epochs 12 --spec plain
+    .venv/bin/python bench/sample_digits_accuracy.py --train-per-class 500 --test-per-class 100
+
+Needs scikit-learn (requirements-dev.txt).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _perf_common import REPO, machine, median, spread
+
+sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from lab import imaging  # noqa: E402
-from lab.data import load, sample_digits  # noqa: E402
+from lab.data import sample_digits  # noqa: E402
+
+PLAIN = {  # a plain two-block CNN without augmentation, for comparison
+    "name": "plain", "input_shape": [28, 28, 1],
+    "layers": [{"type": "Rescaling", "scale": 1 / 255},
+               {"type": "Conv2D", "filters": 32, "kernel_size": [3, 3], "activation": "relu"},
+               {"type": "MaxPooling2D", "pool_size": [2, 2]},
+               {"type": "Conv2D", "filters": 64, "kernel_size": [3, 3], "activation": "relu"},
+               {"type": "MaxPooling2D", "pool_size": [2, 2]},
+               {"type": "Flatten"}, {"type": "Dropout", "rate": 0.5},
+               {"type": "Dense", "units": 128, "activation": "relu"},
+               {"type": "Dense", "units": 10, "activation": "softmax"}],
+    "compile": {"optimizer": {"name": "adam", "learning_rate": 0.001},
+                "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}}
 
 
 def real_digits() -> tuple[np.ndarray, np.ndarray]:
@@ -41,75 +66,113 @@ def real_digits() -> tuple[np.ndarray, np.ndarray]:
     return np.stack(images)[..., None].astype(np.float32), digits.target
 
 
-def model(num_classes: int = 10):
+def drawn_digits(preprocessing: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The canvas pictures as the Predict page hands them to the model, and their labels."""
+    from _drawn_digits import canvas_pictures
+
+    from lab.predict import prepare
+
+    pairs = canvas_pictures()
+    arrays = [prepare(picture, preprocessing).array for _, picture in pairs]
+    return np.stack(arrays).astype(np.float32), np.array([int(digit) for digit, _ in pairs])
+
+
+def accuracy(model, x, y, class_names) -> float:
+    probabilities = np.asarray(model(x, training=False))
+    labels = np.array([int(class_names[i]) for i in probabilities.argmax(axis=1)])
+    return float((labels == y).mean())
+
+
+def one_round(data: Path, spec, epochs: int, seed: int, tests: dict, curve: bool) -> dict:
     import keras
 
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            keras.layers.Rescaling(1.0 / 255),
-            keras.layers.Conv2D(32, 3, activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(64, 3, activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Flatten(),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dense(num_classes, activation="softmax"),
-        ]
-    )
+    from lab.train.job import Job, TrainConfig
+
+    per_epoch = []
+
+    class Curve(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            per_epoch.append({name: accuracy(self.model, x, y, job.class_names) for name, (x, y) in tests.items()}
+                             | {"val_accuracy": (logs or {}).get("val_accuracy")})
+
+    with tempfile.TemporaryDirectory() as runs:
+        job = Job(TrainConfig(str(data), spec, epochs=epochs, batch_size=32, seed=seed, runs_root=runs))
+        began = time.perf_counter()
+        snap = job.run(extra_callbacks=[Curve()] if curve else [])
+        seconds = time.perf_counter() - began
+        if snap.status != "finished":
+            raise SystemExit(f"training failed: {snap.error}")
+        scores = {name: accuracy(job.model, x, y, job.class_names) for name, (x, y) in tests.items()}
+    return {**scores, "test": snap.metrics["accuracy"], "seconds": seconds, "epochs": len(snap.history),
+            "curve": per_epoch}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="one round")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None, help="at most this many (default: the Train page's)")
+    parser.add_argument("--spec", default="recommended", help="a preset, a spec JSON file, or 'plain'")
+    parser.add_argument("--curve", action="store_true", help="score the weights after every epoch as well")
     parser.add_argument("--seed", type=int, default=0, help="generator seed")
+    parser.add_argument("--train-per-class", type=int, default=sample_digits.TRAIN_PER_CLASS)
+    parser.add_argument("--test-per-class", type=int, default=sample_digits.TEST_PER_CLASS)
     parser.add_argument("--out", type=Path, default=None, help="where to generate (default: a temporary folder)")
-    parser.add_argument("--spec", default=None,
-                        help="train a lab preset or spec JSON (e.g. recommended) instead of the plain CNN above")
     args = parser.parse_args()
+    rounds = args.rounds or (1 if args.quick else 5)
+    epochs = args.epochs or page_default_epochs()
 
+    print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / sample_digits.NAME
-        start = time.monotonic()
-        sample_digits.make(out, seed=args.seed)
-        gen_s = time.monotonic() - start
+        began = time.perf_counter()
+        sample_digits.make(out, seed=args.seed, train_per_class=args.train_per_class,
+                           test_per_class=args.test_per_class)
+        made_s = time.perf_counter() - began
+        images = 10 * (args.train_per_class + args.test_per_class)
+        print(f"generated {images:,} images in {made_s:.1f} s")
 
-        import keras
+        from lab.presets import resolve
 
-        keras.utils.set_random_seed(1)
-        data = load(out, batch_size=64, validation_split=0.1, seed=1)
-        if args.spec:
-            from lab.build import build_model
-            from lab.presets import resolve
-            from lab.spec import adapt
+        spec = PLAIN if args.spec == "plain" else resolve(args.spec)
+        preprocessing = {"image_size": [28, 28], "color_mode": "grayscale", "polarity": imaging.LIGHT_ON_DARK,
+                         "centering": "mass"}
+        tests = {"load_digits": real_digits(), "drawn": drawn_digits(preprocessing)}
+        results = []
+        for r in range(rounds):
+            result = one_round(out, spec, epochs, 1337 + r, tests, args.curve)
+            results.append(result)
+            print(f"round {r + 1}/{rounds}: {result['epochs']} epochs in {result['seconds']:.1f} s; load_digits "
+                  f"{result['load_digits']:.3f}, drawn {result['drawn']:.3f}, generated test {result['test']:.3f}; "
+                  f"{machine()}", flush=True)
+            for epoch, row in enumerate(result["curve"], 1):
+                print(f"  after epoch {epoch:2d}: load_digits {row['load_digits']:.3f}, drawn {row['drawn']:.3f}, "
+                      f"validation {row['val_accuracy']:.3f}")
+    if args.curve:
+        longest = max(len(r["curve"]) for r in results)
+        print("accuracy against epochs (median over the rounds that ran that epoch):")
+        for epoch in range(longest):
+            rows = [r["curve"][epoch] for r in results if len(r["curve"]) > epoch]
+            print(f"  epoch {epoch + 1:2d}: load_digits {median([row['load_digits'] for row in rows]):.3f}, drawn "
+                  f"{median([row['drawn'] for row in rows]):.3f} ({len(rows)} rounds)")
 
-            spec, _ = adapt(resolve(args.spec), data.input_shape, len(data.class_names))
-            net = build_model(spec, seed=1)
-        else:
-            net = model(len(data.class_names))
-            net.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        start = time.monotonic()
-        net.fit(data.train, validation_data=data.val, epochs=args.epochs, verbose=0)
-        train_s = time.monotonic() - start
-        test_acc = net.evaluate(data.test, verbose=0)[1]
+    def col(key):
+        return [r[key] for r in results]
 
-        x, y = real_digits()
-        predicted = net.predict(x, verbose=0).argmax(axis=1)
-        labels = np.array([int(data.class_names[i]) for i in predicted])
-        accuracy = float((labels == y).mean())
-        per_class = " ".join(f"{d}:{(labels[y == d] == d).mean():.2f}" for d in range(10))
-        pairs = sorted(((int(((y == t) & (labels == p)).sum()), t, p) for t in range(10) for p in range(10) if t != p),
-                       reverse=True)
-        confusions = ", ".join(f"{t} as {p}: {n}" for n, t, p in pairs[:5] if n)
-    print(
-        f"sample-digits ({args.spec or 'plain CNN'}): generated "
-        f"{data.counts['train'] + data.counts['val'] + data.counts['test']:,} images "
-        f"in {gen_s:.1f} s on {os.cpu_count()} cores; {args.epochs} epochs in {train_s:.0f} s; "
-        f"generated-test accuracy {test_acc:.3f}; real load_digits accuracy {accuracy:.3f} "
-        f"({len(y)} images; per class {per_class}; most confused {confusions})"
-    )
+    print(f"SUMMARY sample digits ({args.spec}, {images:,} images made in {made_s:.1f} s, up to {epochs} epochs, "
+          f"ran {'/'.join(str(v) for v in col('epochs'))}): load_digits {spread(col('load_digits'), '%', 1, 100)}; "
+          f"drawn digits {spread(col('drawn'), '%', 1, 100)}; generated test {spread(col('test'), '%', 1, 100)}; "
+          f"training {spread(col('seconds'), digits=1)}")
     return 0
+
+
+def page_default_epochs() -> int:
+    """The Train page's default number of epochs, read from its source (importing it needs Streamlit running)."""
+    import re
+
+    source = (REPO / "lab/ui/training.py").read_text()
+    found = re.search(r'number_input\(t\("ui_training\.epochs"\), 1, \d+, (\d+)', source)
+    return int(found.group(1)) if found else 10
 
 
 if __name__ == "__main__":

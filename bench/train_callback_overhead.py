@@ -5,7 +5,10 @@ the timed part is ``model.fit`` only, over several interleaved repeats. The rati
 ratio of the fastest runs and of the process CPU time are printed too, since on a shared machine wall time swings
 with other people's work:
 
+Each repeat gives a ratio (with the callback over without, back to back); the summary is their median and min-max.
+
     python bench/train_callback_overhead.py [--repeats 9] [--epochs 1]
+    python bench/train_callback_overhead.py --quick    # 5 repeats
 """
 
 from __future__ import annotations
@@ -18,17 +21,21 @@ import sys
 import time
 from pathlib import Path
 
+from _perf_common import machine, spread, verdict
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--repeats", type=int, default=None, help="default 9 (5 with --quick)")
+    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--images", type=int, default=2048)
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
+    args.repeats = args.repeats or (5 if args.quick else 9)
 
     import numpy as np
     import tensorflow as tf
@@ -69,12 +76,16 @@ def main(argv=None) -> int:
     print(f"plain model.fit: median {statistics.median(plain):.3f}s  {[round(v, 3) for v in plain]}")
     print(f"with LiveMetrics: median {statistics.median(live):.3f}s  {[round(v, 3) for v in live]}")
     print(f"ratio of medians {ratio:.4f}, of fastest runs {fastest:.4f}, over {batches} batches a fit "
-          f"(target <= 1.03); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f"(target <= 1.03); {machine()}")
     cpu_ratio = statistics.median(live_cpu) / statistics.median(plain_cpu)
     print(f"CPU time (all threads of this process): ratio of medians {cpu_ratio:.4f}")
     print(json.dumps({"plain_s": statistics.median(plain), "live_s": statistics.median(live), "ratio": ratio,
                       "ratio_fastest": fastest, "cpu_ratio": cpu_ratio, "batches": batches,
                       "repeats": args.repeats}))
+
+    per_repeat = [with_it / without for with_it, without in zip(live, plain)]
+    print(f"SUMMARY live-metrics callback: with/without fit ratio {spread(per_repeat, '', 3)} (ratio of medians "
+          f"{ratio:.3f}; CPU time {cpu_ratio:.3f}; target <= 1.03) {verdict(statistics.median(per_repeat) <= 1.03)}")
     return 0
 
 

@@ -16,6 +16,7 @@ import sys
 from lab import i18n
 from lab.errors import LabError
 from lab.i18n import t
+from lab.speed import FLOAT32, POLICIES
 
 DOMAIN_COMMANDS = ("lab.data.cli", "lab.train.cli", "lab.explain_cli")
 LANG_OPTION = "--lang"
@@ -113,7 +114,7 @@ def cmd_export_code(args) -> int:
     from lab.codegen import to_script
     from lab.presets import resolve
 
-    print(to_script(resolve(args.spec), data_dir=args.data), end="")
+    print(to_script(resolve(args.spec), data_dir=args.data, precision=args.precision), end="")
     return 0
 
 
@@ -134,6 +135,7 @@ def make_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-code", help=t("cli.export.help"))
     export.add_argument("spec", help=t("cli.export.spec_help"))
     export.add_argument("--data", default="./Data", help=t("cli.export.data_help"))
+    export.add_argument("--precision", choices=POLICIES, default=FLOAT32, help=t("cli.export.precision_help"))
     export.set_defaults(func=cmd_export_code)
     for module_name in DOMAIN_COMMANDS:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import textwrap
 
 from lab.compiling import (
     DEFAULT_LOSS,
@@ -28,6 +29,7 @@ from lab.i18n import settled, t
 from lab.layers import LAYER_TYPES
 from lab.shapes import table
 from lab.spec import validate
+from lab.speed import FLOAT32, POLICIES
 from lab.values import show
 
 __all__ = ["LOSS_CLASSES", "METRIC_CLASSES", "keyword_argument", "layer_call", "literal", "metric_expression",
@@ -90,21 +92,53 @@ def _comment(text: str) -> str:
     return " ".join(text.split())
 
 
-@settled
-def to_script(spec: dict, data_dir: str = "./Data", epochs: int = 10, batch_size: int = 32) -> str:
-    """A script that builds, compiles and trains the spec's model on a folder of class folders.
+def _comment_lines(text: str, indent: str = "    ") -> str:
+    """Catalogue words as ``# `` comment lines of at most 100 characters, each one line (see ``_comment``)."""
+    return "\n".join(f"{indent}# {line}" for line in textwrap.wrap(_comment(text), 100 - len(indent) - 2))
 
-    Its comments and printed words are in the current language; the code and the names in it are Keras's.
+
+def _check_loading(validation_split, seed) -> None:
+    """LabError unless the script can split its data as the lab does: 0 <= validation_split < 1, seed >= 0."""
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
+            or not 0 <= validation_split < 1:
+        raise LabError(t("codegen.bad_validation_split", value=show(validation_split)))
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise LabError(t("codegen.bad_seed", value=show(seed)))
+
+
+def _precision_lines(precision) -> str:
+    """The script's lines that set a mixed precision policy ("" for float32); LabError for an unknown policy."""
+    if precision not in POLICIES:
+        raise LabError(t("speed.precision.unknown", value=show(precision), known=", ".join(POLICIES)))
+    if precision == FLOAT32:
+        return ""
+    return (f"\n\n{_comment_lines(t('codegen.script.precision', policy=precision), indent='')}\n"
+            f"tf.keras.mixed_precision.set_global_policy({literal(precision)})")
+
+
+@settled
+def to_script(spec: dict, data_dir: str = "./Data", epochs: int = 10, batch_size: int = 32,
+              validation_split: float = 0.2, seed: int = 1337, precision: str = FLOAT32) -> str:
+    """A script that builds, compiles and trains the spec's model on a dataset folder of any layout the lab reads.
+
+    Like the lab, it learns from DATA_DIR/Train (scored on DATA_DIR/Test when there is one), else from
+    DATA_DIR/Test when that is the only folder, else from the class folders in DATA_DIR itself; it holds out
+    ``validation_split`` of those images for validation, picked with ``seed``, and with no Test split it is scored
+    on them. Its comments and printed words are in the current language; the code and the names in it are Keras's.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise LabError(t("codegen.bad_epochs", value=show(epochs)))
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise LabError(t("codegen.bad_batch_size", value=show(batch_size)))
+    _check_loading(validation_split, seed)
+    policy_lines = _precision_lines(precision)
     validate(spec, batch_size)
     rows = table(spec).rows
     height, width, channels = spec["input_shape"]
     color_mode = "grayscale" if channels == 1 else "rgb"
     calls = [layer_call(layer) for layer in spec["layers"]]
+    if precision != FLOAT32:  # the output and its softmax stay float32
+        calls[-1] = layer_call({**spec["layers"][-1], "dtype": FLOAT32})
     width_of_call = max(len(call) for call in calls) + 1
     layer_lines = "\n".join(
         f"    {call + ',':<{width_of_call}}  # -> {shape_text(row.output_shape)}, "
@@ -118,7 +152,15 @@ def to_script(spec: dict, data_dir: str = "./Data", epochs: int = 10, batch_size
     name = spec.get("name", "model")
     title = _comment(t("codegen.script.title", count=f"{total:,}")).replace("\\", "/").replace('"', "'")
     layout = _comment(t("codegen.script.layout")).replace("\\", "/").replace('"', "'")
+    layout = "\n".join(textwrap.wrap(layout, 100))
     test_loss, test_metrics = literal(t("codegen.script.test_loss")), literal(t("codegen.script.test_metrics"))
+    val_loss, val_metrics = literal(t("codegen.script.val_loss")), literal(t("codegen.script.val_metrics"))
+    no_data_dir = literal(t("codegen.script.no_data_dir"))
+    folders_comment = _comment_lines(t("codegen.script.folders"))
+    from_train, from_test, from_folders = (_comment(t(key)) for key in (
+        "codegen.script.from_train", "codegen.script.from_test", "codegen.script.from_folders"))
+    validation_comment = _comment_lines(t("codegen.script.validation"))
+    no_test_comment = _comment_lines(t("codegen.script.no_test"), indent="        ")
     return f'''"""{title}
 
 {layout}
@@ -127,12 +169,14 @@ def to_script(spec: dict, data_dir: str = "./Data", epochs: int = 10, batch_size
 from pathlib import Path
 
 import tensorflow as tf
-from tensorflow.keras import callbacks, layers, losses, metrics, models, optimizers
+from tensorflow.keras import callbacks, layers, losses, metrics, models, optimizers{policy_lines}
 
 DATA_DIR = Path({literal(str(data_dir))})
 IMAGE_SIZE = ({literal(height)}, {literal(width)})
 BATCH_SIZE = {literal(batch_size)}
 EPOCHS = {literal(epochs)}
+VALIDATION_SPLIT = {literal(validation_split)}
+SEED = {literal(seed)}
 
 model = models.Sequential([
     layers.Input(shape={literal(list(spec["input_shape"]))}),
@@ -146,26 +190,48 @@ model.compile(
 )
 
 
-def load(split, **kwargs):
+def load(folder, **kwargs):
     return tf.keras.utils.image_dataset_from_directory(
-        DATA_DIR / split, image_size=IMAGE_SIZE, color_mode={literal(color_mode)}, batch_size=BATCH_SIZE,
-        label_mode={literal(LABEL_MODES[loss])}, seed=1337, **kwargs)
+        folder, image_size=IMAGE_SIZE, color_mode={literal(color_mode)}, batch_size=BATCH_SIZE,
+        label_mode={literal(LABEL_MODES[loss])}, seed=SEED, **kwargs)
 
 
 if __name__ == "__main__":
     model.summary()
-    train = load("Train", validation_split=0.2, subset="training")
-    val = load("Train", validation_split=0.2, subset="validation")
+    if not DATA_DIR.is_dir():
+        raise SystemExit(
+            {no_data_dir} + " " + str(DATA_DIR))
+{folders_comment}
+    folders = sorted(p.name for p in DATA_DIR.iterdir() if p.is_dir() and not p.name.startswith("."))
+    test = None
+    if "Train" in folders:  # {from_train}
+        learn = DATA_DIR / "Train"
+        if "Test" in folders:
+            test = DATA_DIR / "Test"
+    elif folders == ["Test"]:  # {from_test}
+        learn = DATA_DIR / "Test"
+    else:  # {from_folders}
+        learn = DATA_DIR
+{validation_comment}
+    if VALIDATION_SPLIT:
+        train, val = load(learn, validation_split=VALIDATION_SPLIT, subset="both")
+    else:
+        train, val = load(learn), None
+    monitor = "val_loss" if val is not None else "loss"
     model.fit(
         train.cache().prefetch(tf.data.AUTOTUNE),
-        validation_data=val.cache().prefetch(tf.data.AUTOTUNE),
+        validation_data=val.cache().prefetch(tf.data.AUTOTUNE) if val is not None else None,
         epochs=EPOCHS,
         callbacks=[
-            callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True),
-            callbacks.ModelCheckpoint("best.keras", monitor="val_loss", save_best_only=True),
+            callbacks.EarlyStopping(monitor=monitor, patience=3, restore_best_weights=True),
+            callbacks.ModelCheckpoint("best.keras", monitor=monitor, save_best_only=True),
         ],
     )
-    if (DATA_DIR / "Test").is_dir():
-        test_loss, *test_metrics = model.evaluate(load("Test", shuffle=False))
+    if test is not None:
+        test_loss, *test_metrics = model.evaluate(load(test, shuffle=False))
         print({test_loss}, test_loss, {test_metrics}, test_metrics)
+    elif val is not None:
+{no_test_comment}
+        val_loss, *val_metrics = model.evaluate(val)
+        print({val_loss}, val_loss, {val_metrics}, val_metrics)
 '''

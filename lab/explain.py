@@ -21,7 +21,8 @@ from lab.i18n import t
 from lab.layers import LAYER_TYPES
 
 MAP_TYPES = ("Conv2D", "MaxPooling2D", "AveragePooling2D")  # the layers whose outputs are still pictures
-PICTURE_TYPES = ("Rescaling", "Resizing", "RandomRotation", "RandomFlip", "RandomTranslation", "RandomZoom")
+PICTURE_TYPES = ("Rescaling", "Resizing", "AutoContrast", "RandomRotation", "RandomFlip", "RandomTranslation",
+                 "RandomZoom", "RandomBrightness", "RandomContrast")
 SEPARATOR = 96  # grey level of the lines between the cells of a grid
 
 

@@ -9,6 +9,10 @@ is asked to read go through exactly the same steps:
 
 Arrays here are "ink high": the strokes are bright, the background is 0.
 
+Photos (a hand in a room) are not drawings: ``picture_kind`` tells the two apart, ``hand_box`` finds a hand by
+skin colour and contrast with the background, ``contrast_stretch`` scales an image to the full 0..255 range as
+Sign Language MNIST's images were. None of the drawing steps (cleaning, centring, inverting) applies to a photo.
+
 Every image a person hands the lab (a dataset file, an upload, a photo) is opened with `open_limited`,
 which refuses images over MAX_PIXELS from their header, before anything is decoded.
 """
@@ -19,7 +23,7 @@ import os
 import warnings
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from lab.i18n import t
 
@@ -235,3 +239,110 @@ def clean_ink(gray: np.ndarray, floor: float = 0.12) -> np.ndarray:
     ink = np.clip(ink / top, 0.0, 1.0)
     ink[ink < floor] = 0.0
     return ink * 255.0
+
+
+# --- photos and drawings -----------------------------------------------------------------------------------------
+#
+# A line drawing is mostly background with a few strokes; a photo (a hand in a room) has no such background. The
+# MNIST recipe above and auto-invert are for drawings only. A photo keeps its colours; it may be cropped around the
+# hand and, for models trained on Sign Language MNIST style images, contrast-stretched: every image of that dataset
+# was scaled on its own so that its darkest pixel is 0 and its brightest 255.
+
+DRAWING = "drawing"
+PHOTO = "photo"
+PICTURE_KINDS = (DRAWING, PHOTO)
+STRETCH = "stretch"
+NO_STRETCH = "none"
+CONTRASTS = (STRETCH, NO_STRETCH)
+_NEAR_BACKGROUND = 16  # grey levels from the border's median that still count as background
+_DRAWING_BACKGROUND_SHARE = 0.6  # drawings: 65-90 % of the pixels are background; photos of hands: 15-65 %
+_THUMBNAIL = 28  # pixels a side: the picture size these judgements are made at
+
+
+def background_share(gray: np.ndarray) -> float:
+    """The share of pixels within a few grey levels of the background (the border's median) at 28x28."""
+    gray = np.asarray(gray, dtype=np.float32)
+    if gray.ndim == 3:
+        gray = gray.mean(axis=2)
+    if gray.shape != (_THUMBNAIL, _THUMBNAIL):
+        thumb = Image.fromarray(np.clip(np.rint(gray), 0, 255).astype(np.uint8), "L")
+        gray = np.asarray(thumb.resize((_THUMBNAIL, _THUMBNAIL), Image.BILINEAR), dtype=np.float32)
+    return float(np.mean(np.abs(gray - float(np.median(border(gray)))) <= _NEAR_BACKGROUND))
+
+
+def picture_kind(images) -> str:
+    """DRAWING when most of the images are mostly background (strokes on paper), else PHOTO.
+
+    ``images``: one image or a stack of them, (h, w), (h, w, c) or (n, h, w, c), values 0..255.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim <= 3 and not (images.ndim == 3 and images.shape[-1] not in (1, 3)):
+        images = images[None]
+    shares = [background_share(image) for image in images]
+    return DRAWING if float(np.median(shares)) >= _DRAWING_BACKGROUND_SHARE else PHOTO
+
+
+def contrast_stretch(array: np.ndarray) -> np.ndarray:
+    """The image scaled so that its darkest value becomes 0 and its brightest 255 (float32); flat images unchanged."""
+    array = np.asarray(array, dtype=np.float32)
+    low, high = float(array.min()), float(array.max())
+    if high - low < 1:
+        return array
+    return (array - low) * (255.0 / (high - low))
+
+
+def skin_mask(rgb: np.ndarray) -> np.ndarray:
+    """Pixels of skin colour (bool), by the chroma ranges skin of every tone falls in (YCbCr, ITU-R BT.601)."""
+    ycbcr = np.asarray(Image.fromarray(np.asarray(rgb, dtype=np.uint8), "RGB").convert("YCbCr"), dtype=np.int16)
+    luma, blue, red = ycbcr[..., 0], ycbcr[..., 1], ycbcr[..., 2]
+    return (red >= 135) & (red <= 175) & (blue >= 80) & (blue <= 130) & (luma > 40)
+
+
+def foreground_mask(rgb: np.ndarray, distance: float = 40.0) -> np.ndarray:
+    """Pixels whose colour stands out from the background (the border's median colour) by more than ``distance``."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    background = np.median(np.stack([border(rgb[..., c]) for c in range(3)], axis=1), axis=0)
+    return np.sqrt(((rgb - background) ** 2).sum(axis=2)) > distance
+
+
+def _opened(mask: np.ndarray) -> np.ndarray:
+    """The mask without specks narrower than 3 pixels, small gaps closed."""
+    picture = Image.fromarray(mask.astype(np.uint8) * 255, "L")
+    picture = picture.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.MaxFilter(5))
+    return np.asarray(picture) > 127
+
+
+def hand_box(rgb: np.ndarray, margin: float = 0.12, work_side: int = 160):
+    """(left, top, right, bottom) of a square around the hand in an RGB photo, or None when none stands out.
+
+    The hand is what has skin colour and differs from the background at the border; when skin colour finds
+    nothing (gloves, odd light) or finds most of the picture (a skin-coloured wall), colour contrast with the
+    background alone decides. The square holds the middle 98 % of those pixels plus ``margin`` on each side and
+    stays inside the picture. It is found on a copy at most ``work_side`` pixels a side.
+    """
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    height, width = rgb.shape[:2]
+    scale = min(1.0, work_side / max(height, width))
+    small = rgb
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small = np.asarray(Image.fromarray(rgb, "RGB").resize(size, Image.BILINEAR))
+    skin, standing_out = skin_mask(small), foreground_mask(small)
+    mask = None
+    for candidate in (skin & standing_out, skin, standing_out):
+        candidate = _opened(candidate)
+        if 0.02 <= float(candidate.mean()) <= 0.85:
+            mask = candidate
+            break
+    if mask is None:
+        return None
+    rows, cols = np.nonzero(mask)
+    top, bottom = (float(v) / scale for v in np.percentile(rows, [1, 99]))
+    left, right = (float(v) / scale for v in np.percentile(cols, [1, 99]))
+    side = min(max(bottom - top, right - left) * (1 + 2 * margin), float(min(height, width)))
+    side = max(side, 2.0)
+    centre_y, centre_x = (top + bottom) / 2, (left + right) / 2
+    box_top = int(round(min(max(centre_y - side / 2, 0.0), height - side)))
+    box_left = int(round(min(max(centre_x - side / 2, 0.0), width - side)))
+    side_px = int(round(side))
+    return box_left, box_top, min(width, box_left + side_px), min(height, box_top + side_px)

@@ -44,12 +44,14 @@ POSITIVE = "positive_number"    # a number above 0
 SEED = "optional_int"           # a whole number of 0 or more, or empty
 RANGE = "factor"                # a fraction f (meaning −f…f) or a (low, high) pair within −1…1
 OPTIONAL_RANGE = "optional_factor"
+VALUE_RANGE = "value_range"     # (low, high): the pixel values a layer receives, e.g. [0, 255] or [0, 1]
 CHOICE = "choice"               # one of ``choices``
 OPTIONAL_CHOICE = "optional_choice"  # one of ``choices``, or empty (None)
 _CHECKS: dict[str, Check] = {
     WHOLE: values.positive_int, PAIR: values.positive_pair, OPTIONAL_PAIR: values.optional_pair,
     SWITCH: values.boolean, NUMBER: values.number, RATE: values.rate, POSITIVE: values.positive_number,
     SEED: values.optional_int, RANGE: values.factor, OPTIONAL_RANGE: values.optional_factor,
+    VALUE_RANGE: values.value_range,
 }
 WIDGETS = (*_CHECKS, CHOICE, OPTIONAL_CHOICE)
 
@@ -203,6 +205,11 @@ def _rotation_summary(layer: dict) -> str:
     return t("layers.summary.factor", factor=layer["factor"])
 
 
+def _value_range_summary(layer: dict) -> str:
+    low, high = layer.get("value_range", (0, 255))
+    return f"{low:g}–{high:g}"
+
+
 def _shift_summary(layer: dict) -> str:
     height = layer["height_factor"]
     width = layer.get("width_factor")
@@ -276,6 +283,18 @@ def _pool_args(pool_size: Any) -> dict[str, Arg]:
 
 def _seed() -> Arg:
     return Arg(SEED, None, help_id="layers.arg.seed")
+
+
+def _value_range() -> Arg:
+    return Arg(VALUE_RANGE, [0, 255], help_id="layers.arg.value_range")
+
+
+def _contrast_factor_in_range(layer: dict) -> str | None:
+    factor = layer.get("factor")
+    items = factor if isinstance(factor, (list, tuple)) else [factor]
+    if any(isinstance(v, (int, float)) and v < 0 for v in items):
+        return t("layers.random_contrast.negative_factor")
+    return None
 
 
 def _augment_args() -> dict[str, Arg]:
@@ -375,6 +394,23 @@ LAYER_TYPES: dict[str, LayerType] = {
             **_augment_args(),
         }, "layers.help.random_zoom", "layers.group.augmentation", shape_rules.unchanged_image, "RandZoom",
             summarize=_shift_summary, keeps_picture=True, when_id="layers.when.random_zoom"),
+        LayerType("RandomBrightness", {
+            "factor": Arg(RANGE, REQUIRED, True, "layers.arg.brightness_factor", start=[-0.2, 0.2]),
+            "value_range": _value_range(),
+            "seed": _seed(),
+        }, "layers.help.random_brightness", "layers.group.augmentation", shape_rules.unchanged_image,
+            "RandBrightness", summarize=_rotation_summary, keeps_picture=True,
+            when_id="layers.when.random_brightness"),
+        LayerType("RandomContrast", {
+            "factor": Arg(RANGE, REQUIRED, True, "layers.arg.contrast_factor", start=[0.3, 0.3]),
+            "value_range": _value_range(),
+            "seed": _seed(),
+        }, "layers.help.random_contrast", "layers.group.augmentation", shape_rules.unchanged_image,
+            "RandContrast", summarize=_rotation_summary, keeps_picture=True, consistency=_contrast_factor_in_range,
+            when_id="layers.when.random_contrast"),
+        LayerType("AutoContrast", {"value_range": _value_range()}, "layers.help.auto_contrast",
+                  "layers.group.preprocessing", shape_rules.unchanged_image, summarize=_value_range_summary,
+                  keeps_picture=True, when_id="layers.when.auto_contrast"),
     ]
 }
 

@@ -1,7 +1,10 @@
 """Turning a drawn, uploaded or webcam image into exactly the array the model was trained on.
 
-`prepare` follows the preprocessing stored with a run (image size, colour mode, polarity,
-centering) and records each step as an image, so the page can show what the model sees.
+`prepare` follows the preprocessing stored with a run (image size, colour mode, polarity, centering, whether it
+learned from drawings or photos, its contrast step) and records each step as an image, so the page can show what
+the model sees. Drawings and photos take different roads: a drawing may be inverted to match the training images
+and, for MNIST-style runs, cleaned, fitted and centred; a photo is never inverted, may be cropped around the hand,
+and gets the run's contrast stretch.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class Prepared:
     steps: list[tuple[str, Image.Image]] = field(default_factory=list)
     inverted: bool = False
     message: str = ""
+    kind: str = imaging.DRAWING  # which road it took: imaging.DRAWING or imaging.PHOTO
 
 
 def open_image(source, name: str | None = None) -> Image.Image:
@@ -58,16 +62,39 @@ def open_image(source, name: str | None = None) -> Image.Image:
     return source
 
 
-def prepare(image, preprocessing: dict, invert="auto", crop=None) -> Prepared:
+SOURCES = ("draw", "upload", "webcam", "dataset")  # where a picture comes from: the canvas, a file, the camera
+
+
+def picture_kind(preprocessing: dict, source: str | None, luma: np.ndarray) -> str:
+    """imaging.DRAWING or imaging.PHOTO: which road a picture takes.
+
+    A canvas drawing is a drawing. Anything else is read as what the run learned from: its recorded "pictures",
+    or drawings for an MNIST-style run; for a run that recorded neither, the picture itself is judged.
+    """
+    if source == "draw":
+        return imaging.DRAWING
+    recorded = preprocessing.get("pictures")
+    if recorded in imaging.PICTURE_KINDS:
+        return recorded
+    if preprocessing.get("centering") == "mass":
+        return imaging.DRAWING
+    return imaging.picture_kind(luma)
+
+
+def prepare(image, preprocessing: dict, invert="auto", crop=None, source: str | None = None,
+            hand_crop: bool = False) -> Prepared:
     """Make `image` into the (h, w, c) float32 0..255 array a model trained with `preprocessing` expects.
 
     image: a PIL image (or bytes, path, file-like). GIFs use their first frame; EXIF orientation is
         applied; transparency is flattened onto black or white, whichever the ink stands out from.
     preprocessing: {"image_size": [h, w], "color_mode": "grayscale"|"rgb",
-        "polarity": "light_on_dark"|"dark_on_light", "centering": "mass"|"none"}.
-    invert: "auto" inverts when the picture's polarity (judged by its border) differs from the
-        training data's; True or False forces it.
+        "polarity": "light_on_dark"|"dark_on_light", "centering": "mass"|"none",
+        "pictures": "drawing"|"photo", "contrast": "stretch"|"none"}.
+    invert: "auto" inverts a drawing when its polarity (judged by its border) differs from the training
+        data's, and never a photo; True or False forces it.
     crop: optional (left, top, right, bottom) box in the original image's pixels.
+    source: one of SOURCES, or None (a file); a canvas drawing is always read as a drawing.
+    hand_crop: for a photo, crop a square around the hand (``imaging.hand_box``) unless ``crop`` is given.
     Raises LabError for non-images, images over 40 megapixels and empty drawings.
     """
     image = open_image(image)
@@ -94,16 +121,16 @@ def prepare(image, preprocessing: dict, invert="auto", crop=None) -> Prepared:
     flat = imaging.to_8bit(image)
     if had_alpha:
         steps.append((t("predict.step.flattened"), flat))
-    if color_mode == "grayscale":
-        flat = flat.convert("L")
-        if image.mode not in ("L", "I;16", "I", "1"):
-            steps.append((t("predict.step.grayscale"), flat))
-    else:
-        flat = flat.convert("RGB")
-
     luma = np.asarray(flat.convert("L"), dtype=np.float32)
     if float(luma.max() - luma.min()) < _EMPTY_RANGE:
         raise LabError(t("predict.empty_picture"))
+    if picture_kind(preprocessing, source, luma) == imaging.PHOTO:
+        return _photo(flat, steps, preprocessing, invert, hand_crop and crop is None, height, width, color_mode)
+
+    gray_source = image.mode in ("L", "I;16", "I", "1")
+    flat = flat.convert("L") if color_mode == "grayscale" else flat.convert("RGB")
+    if color_mode == "grayscale" and not gray_source:
+        steps.append((t("predict.step.grayscale"), flat))
     picture_polarity = imaging.polarity(luma)
     if invert == "auto":
         inverted = picture_polarity != target_polarity
@@ -120,16 +147,61 @@ def prepare(image, preprocessing: dict, invert="auto", crop=None) -> Prepared:
         if flat.size != (width, height):
             flat = flat.resize((width, height), Image.BILINEAR)
         array = np.asarray(flat, dtype=np.float32)
+    array = _finish(array, steps, width, height)
+    message = t("predict.inverted_to_match") if inverted and invert == "auto" else ""
+    return Prepared(array=array, steps=steps, inverted=inverted, message=message)
+
+
+def _photo(flat, steps, preprocessing, invert, hand_crop, height, width, color_mode) -> Prepared:
+    """A photo's road: the hand found and cropped (optional), the model's colours and size, the contrast step."""
+    message = ""
+    if hand_crop:
+        box = imaging.hand_box(np.asarray(flat.convert("RGB")))
+        if box is None:
+            message = t("predict.no_hand")
+        else:
+            flat = flat.crop(box)
+            steps.append((t("predict.step.hand"), flat))
+    if color_mode == "grayscale":
+        if flat.mode != "L":
+            flat = flat.convert("L")
+            steps.append((t("predict.step.grayscale"), flat))
+    else:
+        flat = flat.convert("RGB")
+    inverted = invert is True
+    if inverted:
+        flat = ImageOps.invert(flat)
+        steps.append((t("predict.step.inverted"), flat))
+    if flat.size != (width, height):
+        flat = flat.resize((width, height), Image.BILINEAR)
+    array = np.asarray(flat, dtype=np.float32)
+    if _stretches(preprocessing, color_mode):
+        array = imaging.contrast_stretch(array)
+        steps.append((t("predict.step.stretched"), _picture(array)))
+    array = _finish(array, steps, width, height)
+    return Prepared(array=array, steps=steps, inverted=inverted, message=message, kind=imaging.PHOTO)
+
+
+def _stretches(preprocessing: dict, color_mode: str) -> bool:
+    """The run's contrast step; a grayscale run that recorded none learned from stretched Sign Language MNIST
+    style photos."""
+    contrast = preprocessing.get("contrast")
+    if contrast in imaging.CONTRASTS:
+        return contrast == imaging.STRETCH
+    return color_mode == "grayscale"
+
+
+def _picture(array: np.ndarray) -> Image.Image:
+    pixels = np.clip(np.rint(array), 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels.squeeze(-1) if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels)
+
+
+def _finish(array: np.ndarray, steps: list, width: int, height: int) -> np.ndarray:
+    """The model's (h, w, c) float32 array, its picture added as the last step."""
     if array.ndim == 2:
         array = array[..., None]
-    shown = Image.fromarray(
-        np.clip(array, 0, 255).astype(np.uint8).squeeze(-1)
-        if array.shape[-1] == 1
-        else np.clip(array, 0, 255).astype(np.uint8)
-    )
-    steps.append((t("predict.step.model_input", width=width, height=height), shown))
-    message = t("predict.inverted_to_match") if inverted and invert == "auto" else ""
-    return Prepared(array=array.astype(np.float32), steps=steps, inverted=inverted, message=message)
+    steps.append((t("predict.step.model_input", width=width, height=height), _picture(array)))
+    return array.astype(np.float32)
 
 
 def _changed(a: Image.Image, b: Image.Image) -> bool:

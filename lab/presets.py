@@ -17,6 +17,7 @@ from lab.values import show
 FOLDER = Path(__file__).with_name("presets")
 DESCRIPTIONS = {  # the shipped presets, in the order the page lists them, with their description's id
     "recommended": "presets.recommended.description",
+    "small-photos": "presets.small_photos.description",
     "seed-improved": "presets.seed_improved.description",
     "seed-first": "presets.seed_first.description",
 }

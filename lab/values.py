@@ -145,6 +145,14 @@ def factor(value: Any) -> str | None:
     return None
 
 
+def value_range(value: Any) -> str | None:
+    """The pixel values a layer receives: a pair (low, high) of numbers, low below high."""
+    if (not isinstance(value, (list, tuple)) or len(value) != 2 or not all(is_number(v) for v in value)
+            or not value[0] < value[1]):
+        return t("spec.value.value_range", value=show(value))
+    return None
+
+
 def optional_factor(value: Any) -> str | None:
     return None if value is None else factor(value)
 

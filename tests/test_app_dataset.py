@@ -65,6 +65,13 @@ def texts(elements) -> list[str]:
     return [e.value for e in elements]
 
 
+def uploader(app: AppTest, base: str):
+    """The uploader of the batch now starting: once a batch is imported it is drawn anew, under a new key."""
+    found = [u for u in app.get("file_uploader") if u.key == base or u.key.startswith(f"{base}_")]
+    assert len(found) == 1, [u.key for u in found]
+    return found[0]
+
+
 def test_discovers_datasets_and_adapts_the_network(data_root):
     make_dataset(data_root / "animals")
     make_dataset(data_root / "letters", classes=tuple("ABCDE"), size=(28, 28), mode="L", test=0)
@@ -149,7 +156,7 @@ def test_import_a_kaggle_csv(data_root):
     assert any("Imported 4 images" in s.value for s in app.success)
 
     # a second import into the same split needs an explicit confirmation
-    app.file_uploader(key="ds_csv_file").set_value(("sign_mnist_train.csv", csv_bytes((0, 0)), "text/csv"))
+    uploader(app, "ds_csv_file").set_value(("sign_mnist_train.csv", csv_bytes((0, 0)), "text/csv"))
     app.run()
     assert app.button(key="ds_csv_go").disabled
     assert any("exists already" in w.value for w in app.warning)
@@ -310,3 +317,87 @@ def test_a_refused_zip_import_names_the_checkbox_in_the_readers_language(data_ro
                                       "“Substituir o conjunto de dados que já existe” para substituir esse "
                                       "conteúdo, ou escolha outro nome.")
     assert sorted(p.relative_to(data_root).as_posix() for p in data_root.rglob("*")) == before
+
+
+def test_two_uploads_in_a_row_leave_the_uploader_empty_after_each(data_root):
+    make_dataset(data_root / "animals")
+    app = run_page()
+    first = uploader(app, "ds_csv_file")
+    first.set_value(("sign_mnist_train.csv", csv_bytes((0, 1, 2, 1)), "text/csv")).run()
+    app.button(key="ds_csv_go").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    emptied = uploader(app, "ds_csv_file")
+    assert emptied.key != first.key and emptied.value is None
+    assert not [w for w in app.text_input if w.key == "ds_csv_name"], "the batch's own settings went with it"
+    assert texts(app.success) == [f"Imported 4 images in 3 classes from sign_mnist_train.csv into "
+                                  f"{data_root / 'sign_mnist' / 'Train'}."]
+
+    # the next batch starts empty, is suggested its own split and is not replaced without asking
+    emptied.set_value(("sign_mnist_test.csv", csv_bytes((0, 1, 2)), "text/csv")).run()
+    assert app.radio(key="ds_csv_split").value == "Test"
+    assert not [c for c in app.checkbox if c.key == "ds_csv_replace"]
+    app.button(key="ds_csv_go").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    second = uploader(app, "ds_csv_file")
+    assert second.key not in (first.key, emptied.key) and second.value is None
+    assert texts(app.success) == [f"Imported 3 images in 3 classes from sign_mnist_test.csv into "
+                                  f"{data_root / 'sign_mnist' / 'Test'}."]
+    assert {m.label: m.value for m in app.metric}["Train images"] == "4"
+    assert {m.label: m.value for m in app.metric}["Test images"] == "3"
+
+    # a zip goes the same way, and says what it brought
+    payload = zip_bytes({"round/1.png": png_bytes(), "round/2.png": png_bytes(), "square/1.png": png_bytes()})
+    for round_, name in enumerate(("shapes", "blocks")):
+        before = uploader(app, "ds_zip_file")
+        before.set_value((f"{name}.zip", payload, "application/zip")).run()
+        app.button(key="ds_zip_go").click().run()
+        assert not app.exception, [e.value for e in app.exception]
+        after = uploader(app, "ds_zip_file")
+        assert after.key != before.key and after.value is None, round_
+        assert texts(app.success) == [f"Imported {name}.zip into {data_root / name}: 3 images in 2 classes."]
+
+
+def test_a_failed_import_keeps_the_upload_for_another_try(data_root):
+    make_dataset(data_root / "animals")
+    app = run_page()
+    uploader(app, "ds_csv_file").set_value(("signs.csv", csv_bytes(), "text/csv")).run()
+    app.text_input(key="ds_csv_name").set_value("../outside").run()
+    app.button(key="ds_csv_go").click().run()
+    assert texts(app.error) == ["Use a dataset name of letters, digits, '-', '_' or '.', starting with a letter or "
+                                "digit."]
+    kept = uploader(app, "ds_csv_file")
+    assert kept.key == "ds_csv_file" and kept.value.name == "signs.csv"
+    assert sorted(p.name for p in data_root.iterdir()) == ["animals"]
+    app.text_input(key="ds_csv_name").set_value("signs").run()
+    app.button(key="ds_csv_go").click().run()
+    assert sorted(p.name for p in (data_root / "signs" / "Train").iterdir()) == ["A", "B", "C"]
+    assert uploader(app, "ds_csv_file").value is None
+
+
+def test_an_import_that_leaves_the_dataset_unusable_says_both(data_root):
+    make_dataset(data_root / "signs", classes=("A", "B", "C"), size=(28, 28), mode="L", test=0)
+    app = run_page()
+    uploader(app, "ds_csv_file").set_value(("signs_test.csv", csv_bytes((0, 1, 1)), "text/csv")).run()
+    app.button(key="ds_csv_go").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert texts(app.success) == [f"Imported 3 images in 2 classes from signs_test.csv into "
+                                  f"{data_root / 'signs' / 'Test'}."]
+    assert any("Train has class 'C' that Test lacks" in e.value for e in app.error), texts(app.error)
+    assert uploader(app, "ds_csv_file").value is None
+
+
+def test_the_kaggle_test_csv_alone_makes_a_dataset_that_learns_from_test(data_root, sign_mnist):
+    make_dataset(data_root / "animals")  # a dataset is there already, so the built-in digits are not made
+    app = run_page()
+    csv = (sign_mnist / "sign_mnist_test.csv").read_bytes()
+    uploader(app, "ds_csv_file").set_value(("sign_mnist_test.csv", csv, "text/csv")).run()
+    assert app.radio(key="ds_csv_split").value == "Test"
+    app.button(key="ds_csv_go").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Test images"] == "7,172" and "Train images" not in metrics and metrics["Classes"] == "24"
+    shown = [e.value for kind in (app.info, app.warning, app.caption) for e in kind]
+    assert "No Train/ folder: 80% of Test (5,738 images) is used to learn and 20% (1,434 images) to validate; " \
+           "there is no separate test, so the run is scored on those validation images." in shown
+    assert not [text for text in shown if "No Test/" in text or "of Train" in text]
+    assert uploader(app, "ds_csv_file").value is None

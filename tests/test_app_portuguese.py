@@ -19,7 +19,7 @@ from ui_support import APP, open_page, png_bytes, square_image, use_lab
 
 from lab.i18n import catalogue
 
-PAGES = ["dataset", "architecture", "padding", "train", "runs", "predict"]
+PAGES = ["dataset", "architecture", "padding", "train", "runs", "predict", "samples"]
 TEXT_KEYS = {"body", "label", "help", "options", "placeholder", "text", "caption", "title", "formattedOptions"}
 ENGLISH_ONLY = {"the", "and", "with", "your", "you", "this", "that", "from", "which", "when", "into", "each",
                 "every", "before", "after", "will", "would", "should", "there", "their", "has", "have", "been",

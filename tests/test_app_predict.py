@@ -7,7 +7,7 @@ import base64
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from ui_support import APP, big_square, jpeg_bytes, open_page, png_bytes, square_image, use_lab
+from ui_support import APP, big_square, open_page, png_bytes, square_image, use_lab
 
 from lab.ui import session
 
@@ -85,8 +85,9 @@ def test_huge_image_gets_a_clear_message(env):
 def test_webcam_photo_gives_a_prediction(env):
     at = predict_page()
     at.radio(key="predict_source").set_value("webcam").run()
-    at.camera_input(key="predict_camera").set_value(("shot.jpg", jpeg_bytes(big_square(240)), "image/jpeg"))
-    at.run()
+    url = "data:image/png;base64," + base64.b64encode(png_bytes(big_square(240))).decode("ascii")
+    at.session_state["predict_webcam"] = {"shots": [{"id": "20261127-120000-abcdef", "url": url, "target": None}]}
+    at.run()  # what the square camera sends for one "Take photo": the square's pixels as a PNG
     assert not at.exception
     shown = guesses(at)
     assert len(shown) == 1 and shown[0].startswith("### square"), shown
@@ -133,8 +134,8 @@ def test_the_chosen_input_survives_a_switch_to_portuguese(env):
     assert (source.value, source.label, source.options) == ("webcam", "Imagem de", ["Desenho", "Arquivo", "Webcam",
                                                                              "Imagem do conjunto"])
     assert (invert.value, invert.options) == ("keep", ["Automático", "Inverter", "Não inverter"])
-    assert at.camera_input(key="predict_camera").label == "Tire uma foto"
-    assert any("Take Photo" in i.value and "câmera" in i.value for i in at.info)
+    assert at.number_input(key="predict_burst").label == "Fotos em uma sequência"
+    assert any("Tirar foto" in i.value and "câmera" in i.value for i in at.info)
 
 
 def test_any_image_of_the_dataset_can_be_read_and_looked_inside(env):

@@ -108,3 +108,27 @@ def test_real_sign_language_loads_grayscale(sign_mnist):
     data = load(sign_mnist / "Test", batch_size=128)
     assert data.input_shape == (28, 28, 1) and len(data.class_names) == 24 and data.cached
     assert data.counts["train"] + data.counts["val"] == 7172
+
+
+def test_a_resized_dataset_is_shrunk_the_way_predict_shrinks_a_picture(tmp_path):
+    """Training must see the smoothed shrink that Predict and evaluation apply, not TensorFlow's aliased one."""
+    from PIL import Image
+
+    root = tmp_path / "stripes" / "Train"
+    for name in ("lines", "plain"):
+        (root / name).mkdir(parents=True)
+    stripes = np.zeros((230, 230), np.uint8)
+    stripes[::12] = 255
+    Image.fromarray(stripes).save(root / "lines" / "0.png")
+    Image.fromarray(np.full((230, 230), 90, np.uint8)).save(root / "plain" / "0.png")
+
+    data = load(root.parent, image_size=(28, 28), validation_split=None, shuffle=False, batch_size=2)
+    images, labels = _batches(data.train)
+    seen = images[list(labels).index(0), ..., 0]
+    smoothed = np.asarray(Image.fromarray(stripes).resize((28, 28), Image.BILINEAR), np.float32)
+    np.testing.assert_allclose(seen, smoothed, atol=1)
+
+    import tensorflow as tf
+
+    aliased = tf.image.resize(stripes[None, ..., None].astype(np.float32), (28, 28)).numpy()[0, ..., 0]
+    assert np.abs(aliased - smoothed).mean() > 10  # the difference this test guards against

@@ -156,3 +156,39 @@ def test_top_k_with_a_model():
     assert len(probs) == 3 and abs(sum(p for _, p in probs) - 1) < 1e-5
     with pytest.raises(LabError, match="3 outputs"):
         top_k(model, np.zeros((28, 28, 1), np.float32), ["a", "b"])
+
+
+def test_a_hand_photo_is_not_turned_into_a_negative_for_a_photo_run():
+    photo = Image.new("RGB", (160, 120), (235, 232, 225))  # a light wall
+    draw = ImageDraw.Draw(photo)
+    draw.ellipse((50, 30, 110, 110), fill=(224, 172, 140))  # a fist
+    draw.rectangle((60, 5, 72, 40), fill=(224, 172, 140))  # a finger
+    signs = {**PLAIN, "pictures": "photo", "contrast": "stretch"}
+    as_photo = prepare(photo, signs, source="upload")
+    as_drawing = prepare(photo, {**signs, "pictures": "drawing"}, source="upload")
+    assert not as_photo.inverted and as_drawing.inverted  # the old road made a negative of it
+    assert as_photo.array.mean() > 127 and as_drawing.array.mean() < 127  # the wall stays light
+    with i18n.speaking("pt-BR"):
+        in_portuguese = [name for name, _ in prepare(photo, signs, hand_crop=True).steps]
+    assert "Recortada em volta da mão" in in_portuguese and "Contraste esticado, como no treino" in in_portuguese
+
+
+def test_lab_predict_follows_the_runs_record(squares_run, tmp_path):
+    import json
+    import shutil
+
+    from lab.train.predicting import predict_files
+
+    _, run = squares_run
+    photo_run = tmp_path / "photo-run"
+    shutil.copytree(run, photo_run)
+    meta = json.loads((photo_run / "meta.json").read_text())
+    meta["preprocessing"].update(pictures="photo", contrast="none")
+    (photo_run / "meta.json").write_text(json.dumps(meta))
+    picture = tmp_path / "light.png"
+    light = np.full((28, 28), 230, np.uint8)
+    light[8:20, 8:20] = 40
+    Image.fromarray(light).save(picture)
+    drawn = predict_files(run, [str(picture)], k=1)[0]
+    photographed = predict_files(photo_run, [str(picture)], k=1)[0]
+    assert drawn["inverted"] and not photographed["inverted"]

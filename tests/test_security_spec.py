@@ -70,10 +70,12 @@ ALLOWED_CALLS = ({f"layers.{name}" for name in (*LAYER_TYPES, "Input")}
                     "callbacks.EarlyStopping", "callbacks.ModelCheckpoint", "models.Sequential", "Path", "print",
                     "load", "model.compile", "model.evaluate", "model.fit", "model.summary",
                     "tf.keras.utils.image_dataset_from_directory", "train.cache", "val.cache", "?.prefetch",
-                    "?.is_dir"})
-ALLOWED_NAMES = {"BATCH_SIZE", "DATA_DIR", "EPOCHS", "IMAGE_SIZE", "Path", "__name__", "callbacks", "kwargs",
-                 "layers", "load", "losses", "metrics", "model", "models", "optimizers", "print", "split",
-                 "test_loss", "test_metrics", "tf", "train", "val"}
+                    "DATA_DIR.is_dir", "DATA_DIR.iterdir", "p.is_dir", "p.name.startswith", "sorted", "str",
+                    "SystemExit"})
+ALLOWED_NAMES = {"BATCH_SIZE", "DATA_DIR", "EPOCHS", "IMAGE_SIZE", "Path", "SEED", "SystemExit", "VALIDATION_SPLIT",
+                 "__name__", "callbacks", "folder", "folders", "kwargs", "layers", "learn", "load", "losses",
+                 "metrics", "model", "models", "monitor", "optimizers", "p", "print", "sorted", "str", "test",
+                 "test_loss", "test_metrics", "tf", "train", "val", "val_loss", "val_metrics"}
 ALLOWED_IMPORTS = {"from pathlib import Path", "import tensorflow as tf",
                    "from tensorflow.keras import callbacks, layers, losses, metrics, models, optimizers"}
 

@@ -12,10 +12,11 @@ LAB = ROOT / "lab"
 
 # One module per part of the page: what st.navigation shows.
 PAGES = {"lab.ui.dataset", "lab.ui.architecture", "lab.ui.padding", "lab.ui.training", "lab.ui.runs",
-         "lab.ui.predict"}
+         "lab.ui.predict", "lab.ui.samples"}
 # What the pages share: the session's state and drawing helpers. Any of them may be imported by a page.
 SHARED = {"lab.ui", "lab.ui.session", "lab.ui.autosave", "lab.ui.data_folders", "lab.ui.widgets", "lab.ui.charts",
-          "lab.ui.tf_loader", "lab.ui.inside", "lab.ui.guides", "lab.ui.model_cache"}
+          "lab.ui.tf_loader", "lab.ui.inside", "lab.ui.guides", "lab.ui.model_cache", "lab.ui.identity",
+          "lab.ui.familiarity_view", "lab.ui.webcam", "lab.ui.recording"}
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:

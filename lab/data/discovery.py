@@ -110,6 +110,11 @@ class DatasetInfo:
     def splits(self) -> list[str]:
         return list(self.counts)
 
+    @property
+    def learning_split(self) -> str:
+        """The split training learns and validates from: Train, else the bare class folders ("All"), else Test."""
+        return "Train" if "Train" in self.counts else ("All" if "All" in self.counts else "Test")
+
     def total(self, split: str | None = None) -> int:
         splits = [split] if split else list(self.counts)
         return sum(sum(self.counts.get(s, {}).values()) for s in splits)

@@ -77,7 +77,7 @@ def load(
     if label_mode == "binary" and len(info.classes) != 2:
         raise LabError(t("data.load.binary_needs_two", name=info.name, count=len(info.classes)))
     channels = 1 if color_mode == "grayscale" else 3
-    train_split = "Train" if "Train" in info.counts else ("All" if "All" in info.counts else "Test")
+    train_split = info.learning_split
     n_pool = info.total(train_split)
     n_test = info.total("Test") if info.has_test else 0
     validation_split = float(validation_split or 0.0)
@@ -105,7 +105,9 @@ def load(
 
     pipeline = "image_dataset_from_directory"
     result = None
-    if _is_clean(info):
+    # A resized dataset is read by Pillow, the same resize the Predict page and evaluation use: TensorFlow's
+    # resize does not smooth when it shrinks, and a model would learn pictures it is never shown again.
+    if _is_clean(info) and not resized:
         try:
             result = _load_keras(info, train_split, cache, resized, **options)
         except Exception as exc:  # a file TensorFlow cannot decode: fall back to Pillow, which skips it

@@ -30,8 +30,8 @@ from lab.i18n import t
 
 NAME = "sketch-digits"
 CLASSES = [str(d) for d in range(10)]
-TRAIN_PER_CLASS = 1000
-TEST_PER_CLASS = 200
+TRAIN_PER_CLASS = 500
+TEST_PER_CLASS = 100
 GENERATOR_VERSION = 2
 METADATA_FILE = "dataset.json"
 
@@ -364,16 +364,12 @@ def _catmull_rom(points: np.ndarray, per_segment: int = 10) -> np.ndarray:
         t = np.linspace(0.0, 1.0, per_segment + 1)[:, None]
         return points[0] * (1 - t) + points[1] * t
     padded = np.vstack([2 * points[0] - points[1], points, 2 * points[-1] - points[-2]])
-    t = np.linspace(0.0, 1.0, per_segment, endpoint=False)[:, None]
+    # Every segment at once: p0..p3 are (segments, 1, 2), t is (1, per_segment, 1).
+    p0, p1, p2, p3 = padded[:-3, None], padded[1:-2, None], padded[2:-1, None], padded[3:, None]
+    t = np.linspace(0.0, 1.0, per_segment, endpoint=False)[None, :, None]
     t2, t3 = t * t, t * t * t
-    out = []
-    for i in range(1, len(padded) - 2):
-        p0, p1, p2, p3 = padded[i - 1], padded[i], padded[i + 1], padded[i + 2]
-        out.append(
-            0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3)
-        )
-    out.append(points[-1:])
-    return np.vstack(out)
+    curve = 0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3)
+    return np.vstack([curve.reshape(-1, 2), points[-1:]])
 
 
 def _elastic(points: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -455,8 +451,8 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
         taper = rng.uniform(0.6, 1.0)
         ends = np.minimum(s, total - s) / max(pen * 2.0, 1e-6)
         radii = radii * (taper + (1 - taper) * np.clip(ends, 0, 1))
-        for x0, y0, r in zip(xs, ys, radii):
-            draw.ellipse((x0 - r, y0 - r, x0 + r, y0 + r), fill=255)
+        for box in np.stack([xs - radii, ys - radii, xs + radii, ys + radii], axis=1).tolist():
+            draw.ellipse(box, fill=255)
     if rng.random() < 0.3:
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 3.0)))
         image = image.point(_stretch_table(image.getextrema()[1]))

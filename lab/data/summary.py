@@ -1,7 +1,9 @@
-"""What the page shows about a dataset: counts per class and split, and sample images per class."""
+"""What the page shows about a dataset: counts per class and split, what training does with each split, and
+sample images per class."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,31 @@ from lab.data.discovery import DatasetInfo
 def count_rows(info: DatasetInfo) -> list[dict]:
     """One row per class: {"class": name, <split>: images, ...}, ready for a table."""
     return [{"class": c, **{split: info.counts[split].get(c, 0) for split in info.counts}} for c in info.classes]
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """What training does with a dataset's images, counted the way `lab.data.loading.load` splits them."""
+
+    layout: str  # "train_test", "train_only", "test_only" or "folders" (class folders, no Train/ or Test/)
+    source: str  # the split it learns and validates from: "Train", "Test" (a dataset with only Test/) or "All"
+    learn: int  # images it learns from
+    validate: int  # images of `source` held out for validation
+    test: int  # images of the separate Test split that score the run; 0 when there is none
+
+    @property
+    def scored_on(self) -> str | None:
+        """Where the run's final score comes from: "Test", "validation", or None when there is neither."""
+        return "Test" if self.test else ("validation" if self.validate else None)
+
+
+def split_plan(info: DatasetInfo, validation_split: float) -> SplitPlan:
+    """The images training learns from, validates on and is scored on, for ``validation_split`` of the source."""
+    source = info.learning_split
+    pool = info.total(source)
+    validate = int(float(validation_split or 0.0) * pool)  # image_dataset_from_directory rounds down too
+    layout = ("train_test" if info.has_test else "train_only") if info.layout == "train_test" else info.layout
+    return SplitPlan(layout, source, pool - validate, validate, info.total("Test") if info.has_test else 0)
 
 
 def sample_paths(

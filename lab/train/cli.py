@@ -11,13 +11,16 @@ from pathlib import Path
 from lab.errors import LabError
 from lab.i18n import t
 from lab.paths import runs_root
+from lab.speed import AUTO, PRECISIONS
 
 
 def register(subparsers) -> None:
     """Adds the three commands; called when the parser is built, so the help speaks the language of that moment."""
     train = subparsers.add_parser("train", help=t("train.cli.train.help"))
     train.add_argument("--data", required=True, help=t("train.cli.train.data"))
-    train.add_argument("--spec", required=True, help=t("train.cli.train.spec"))
+    train.add_argument("--spec", help=t("train.cli.train.spec"))
+    train.add_argument("--from", dest="from_run", metavar="RUN_DIR", help=t("train.cli.train.from_run"))
+    train.add_argument("--freeze", action="store_true", help=t("train.cli.train.freeze"))
     train.add_argument("--epochs", type=int, default=10, help=t("train.cli.train.epochs"))
     train.add_argument("--batch-size", type=int, default=32, help=t("train.cli.train.batch_size"))
     train.add_argument("--seed", type=int, default=1337, help=t("train.cli.train.seed"))
@@ -29,6 +32,7 @@ def register(subparsers) -> None:
     train.add_argument("--name", help=t("train.cli.train.name"))
     train.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), default="auto",
                        help=t("train.cli.train.strategy"))
+    train.add_argument("--precision", choices=PRECISIONS, default=AUTO, help=t("train.cli.train.precision"))
     train.add_argument("--json", action="store_true", help=t("train.cli.train.json"))
     train.set_defaults(func=cmd_train)
 
@@ -52,13 +56,20 @@ def _finite(value):
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
+def _default_name(spec_arg: str | None) -> str | None:
+    if spec_arg is None:
+        return None  # a fine-tune: named after its run
+    return Path(spec_arg).stem if Path(spec_arg).is_file() else spec_arg
+
+
 def cmd_train(args) -> int:
+    from lab import speed
     from lab.presets import resolve
-    from lab.train import status
+    from lab.train import runs, status
     from lab.train.config import TrainConfig
     from lab.train.live import Job
 
-    spec = resolve(args.spec)
+    spec = resolve(args.spec) if args.spec else None
     if args.patience < 0:
         raise LabError(t("train.cli.patience_negative", value=args.patience))
     config = TrainConfig(
@@ -67,8 +78,8 @@ def cmd_train(args) -> int:
         early_stopping={"monitor": "val_loss", "patience": args.patience, "restore_best_weights": True}
         if args.patience else None,
         reduce_lr={"monitor": "val_loss", "factor": 0.5, "patience": 2, "min_lr": 1e-5} if args.reduce_lr else None,
-        runs_root=args.runs, name=args.name or (Path(args.spec).stem if Path(args.spec).is_file() else args.spec),
-        run_dir=args.out, strategy=args.strategy)
+        runs_root=args.runs, name=args.name or _default_name(args.spec), from_run=args.from_run, freeze=args.freeze,
+        run_dir=args.out, strategy=args.strategy, precision=args.precision)
     config.check()
 
     from lab.train.callbacks import TerminalProgress
@@ -96,6 +107,9 @@ def cmd_train(args) -> int:
             raise LabError(snap.error)
         print(t("train.cli.error", error=snap.error), file=sys.stderr)
         return 1
+    meta = runs.read_json(Path(snap.run_dir) / runs.META) if snap.run_dir else None
+    for sentence in speed.sentences(meta or {}):
+        print(sentence, file=sys.stderr)
     history = snap.history
     val_losses = [row["val_loss"] for row in history if _finite(row.get("val_loss")) is not None]
     metrics = snap.metrics or {}
@@ -110,6 +124,8 @@ def cmd_train(args) -> int:
         "final_loss": _finite(history[-1].get("loss")) if history else None,
         "seconds": round(snap.elapsed, 2),
         "diagnostics": [d.code for d in snap.diagnostics],
+        "precision": speed.trained_policy(meta or {}),
+        "xla": speed.trained_with_xla(meta or {}),
     }
     if metrics.get("split") == "Test":
         result["test_accuracy"] = metrics.get("accuracy")
@@ -160,4 +176,6 @@ def cmd_predict(args) -> int:
         print(item["image"] + (f"  ({item['message']})" if item.get("message") else ""))
         for name, prob in item["top"]:
             print(f"  {name:>12}  {prob:.4f}")
+        if item.get("familiarity"):
+            print("  " + (item["familiarity"].get("sentence") or item["familiarity"]["problem"]))
     return 0

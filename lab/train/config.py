@@ -9,6 +9,7 @@ from pathlib import Path
 from lab import i18n
 from lab.errors import LabError
 from lab.i18n import t
+from lab.speed import AUTO, check_precision
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
@@ -39,12 +40,19 @@ class TrainConfig:
     steps_per_execution: batches run per call into TensorFlow; several save most of a small network's per-batch
     overhead on a CPU, at the price of live batch metrics (and a stop) every that many batches. None picks one
     from the epoch's length (up to 8; 1 for epochs of fewer than 32 batches, where every point of the chart counts).
+    precision: "auto" (default: mixed_bfloat16 on a CPU with bfloat16 instructions, where ``lab.speed`` measured it
+    faster to the same accuracy, else float32), "float32", "mixed_bfloat16" (such CPUs, GPUs) or "mixed_float16"
+    (GPUs); the output layer stays float32, and the saved model predicts in float32.
     lang: the language of the job's messages and errors ("en" or "pt-BR"); by default the one spoken where the
     config is made. The training thread does not inherit the page's language, so the job speaks this one.
+    owner: whose run it is (``lab.ownership``); None for everyone's, as with the command line.
+    from_run: a run folder to fine-tune: training starts from that run's network and weights (``lab.train.finetune``)
+    and loads the images at its size and colour; ``spec`` is then None. freeze: with from_run, only the layers from
+    the first Flatten or GlobalAveragePooling2D on learn.
     """
 
     data_path: str
-    spec: dict | str
+    spec: dict | str | None
     epochs: int = 10
     batch_size: int = 32
     seed: int | None = 1337
@@ -61,8 +69,12 @@ class TrainConfig:
     terminate_on_nan: bool = True
     evaluate: bool = True
     steps_per_execution: int | None = None
+    precision: str = AUTO
     callbacks: list = field(default_factory=list)  # extra Keras callbacks (not stored with the run)
     lang: str = field(default_factory=i18n.language)
+    owner: str | None = None
+    from_run: str | None = None
+    freeze: bool = False
 
     def check(self) -> None:
         """LabError with one sentence for a setting that cannot work."""
@@ -79,6 +91,11 @@ class TrainConfig:
             raise LabError(t("train.config.steps_per_execution", value=self.steps_per_execution))
         if self.strategy not in STRATEGIES:
             raise LabError(t("train.config.strategy", value=self.strategy))
+        check_precision(self.precision)
+        if self.from_run is not None and self.spec is not None:
+            raise LabError(t("train.config.spec_and_from_run"))
+        if self.from_run is None and (self.spec is None or self.freeze):
+            raise LabError(t("train.config.freeze_without_run" if self.freeze else "train.config.no_spec"))
         if not Path(self.data_path).is_dir():
             raise LabError(t("train.config.no_dataset", path=self.data_path))
         if self.run_dir:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lab import imaging
 from lab.errors import LabError
 from lab.i18n import t
 
@@ -27,14 +28,16 @@ def class_names_of(data_path) -> list[str]:
 
 
 class SplitBatches:
-    """Batches of (images float32 0..255, int labels) of one split, in file order, decoded like the loader does.
+    """Batches of (images float32 0..255, int labels) of one split, in file order, decoded like the loader does
+    (and each image contrast-stretched when ``contrast`` is "stretch", as training fed them).
 
     A file that cannot be decoded (truncated, corrupt, gone) is skipped, as training skips it: ``skipped`` says
     which and why ("path: reason"), ``used`` lists the files actually batched. Both fill while iterating.
     """
 
-    def __init__(self, files: list[Path], labels: list[int], image_size, color_mode: str, batch_size: int):
-        self.files, self.labels = files, labels
+    def __init__(self, files: list[Path], labels: list[int], image_size, color_mode: str, batch_size: int,
+                 contrast: str | None = None):
+        self.files, self.labels, self.contrast = files, labels, contrast
         self.image_size, self.color_mode, self.batch_size = tuple(image_size), color_mode, batch_size
         self.used: list[str] = []
         self.skipped: list[str] = []
@@ -63,11 +66,14 @@ class SplitBatches:
         from lab.data.loading import decode
 
         try:
-            return decode(file, self.image_size, self.color_mode)
+            image = decode(file, self.image_size, self.color_mode)
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as error:
             reason = str(error).strip().rstrip(".") or type(error).__name__
             self.skipped.append(f"{file}: {reason}")
             return None
+        if self.contrast == imaging.STRETCH:  # the run's own contrast step (lab.train.pictures)
+            return imaging.contrast_stretch(image)
+        return image
 
 
 def check_batch_size(batch_size) -> int:
@@ -115,4 +121,5 @@ def split_dataset(data_path, split: str, preprocessing: dict, batch_size: int = 
     labels = [label for _, label in pairs]
     size = preprocessing.get("image_size") or list(info.image_size)
     color_mode = preprocessing.get("color_mode") or info.color_mode
-    return SplitBatches(files, labels, size, color_mode, batch_size), classes, [str(f) for f in files]
+    return (SplitBatches(files, labels, size, color_mode, batch_size, preprocessing.get("contrast")), classes,
+            [str(f) for f in files])

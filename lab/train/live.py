@@ -2,9 +2,12 @@
 thread records batches and epochs into it (``lab.train.callbacks.LiveMetrics``) and runs ``lab.train.pipeline``.
 
     job = Job(TrainConfig("Data/sketch-digits", presets.load("recommended"), epochs=5))
-    job.run()        # trains in this thread; lab.train.manager runs jobs in a background thread instead
+    job.run()        # trains in this thread; lab.train.manager runs jobs in worker processes instead
     job.snapshot()   # any thread, any time
     job.stop()       # ends after the current batch; the best model so far is kept
+
+``progress(cursor)`` gives what changed since the last call as plain data, so another process can mirror the job
+(``lab.train.handle.JobHandle``); both sides keep the batch log in order with ``insert_batch_row``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lab import i18n
+from lab import i18n, ownership
 from lab.errors import LabError
 from lab.i18n import t
 from lab.train import diagnostics, pipeline, runs, status
@@ -30,12 +33,38 @@ if TYPE_CHECKING:
     from lab.train.manager import JobManager
 
 
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def insert_batch_row(log: list[dict], entry: dict) -> None:
+    """Appends a batch row, or inserts it before the rows of later batches of its epoch that came first.
+
+    Keras may hand batches to several threads; the log stays in batch order all the same.
+    """
+    at = len(log)
+    while at and log[at - 1]["epoch"] == entry["epoch"] and log[at - 1]["batch"] > entry["batch"]:
+        at -= 1
+    log.insert(at, entry) if at < len(log) else log.append(entry)
+
+
+def _display_name(config: TrainConfig) -> str | None:
+    """The spec's name, a preset's or file's; for a fine-tune, its run's folder until the job reads the run."""
+    if isinstance(config.spec, dict):
+        return config.spec.get("name")
+    if config.spec is None and config.from_run:
+        return t("finetune.run_name", name=Path(config.from_run).name)
+    return str(config.spec)
+
+
 class Job:
     """One training run. Public: ``snapshot()``, ``stop()``, ``wait(timeout)``, ``run()`` (in this thread)."""
 
-    def __init__(self, config: TrainConfig, manager: JobManager | None = None):
+    def __init__(self, config: TrainConfig, manager: JobManager | None = None, job_id: str | None = None):
         self.config = config
-        self.id = uuid.uuid4().hex[:10]
+        self.id = job_id or new_job_id()
+        self.owner = config.owner
+        self.shared = False
         self._manager = manager
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -50,6 +79,7 @@ class Job:
         self.batches: int | None = None  # per epoch, once the data is loaded
         self._epoch_started = None
         self._batch_log: list[dict] = []
+        self._arrivals: list[dict] = []  # the batch log's rows in the order they came (``progress`` sends them)
         self._history: list[dict] = []
         self._messages: list[str] = []
         self._diagnostics: dict[str, Diagnosis] = {}
@@ -62,7 +92,7 @@ class Job:
         self.metrics: dict | None = None
         self.best: dict | None = None
         self.class_names: list[str] = []
-        self.name = config.name or (config.spec.get("name") if isinstance(config.spec, dict) else str(config.spec))
+        self.name = config.name or _display_name(config)
         self.model = None
         self.checkpoint = None  # the AtomicCheckpoint, once training has started
         self._num_classes = 2
@@ -128,11 +158,42 @@ class Job:
         with self._lock:
             return bool(self._batch_log)
 
+    def progress(self, cursor: dict | None = None) -> tuple[dict, dict]:
+        """(what changed since ``cursor``, the next cursor): plain, picklable data for a mirror in another process.
+
+        The lists that only grow (batch rows in their order of arrival, history, messages, the diagnosis log)
+        come as their new items; the rest whole. ``elapsed`` and ``eta`` are as of this call.
+        """
+        cursor = dict(cursor or {"batches": 0, "history": 0, "messages": 0, "log": 0, "metrics": False})
+        snap = self.snapshot()
+        with self._lock:
+            arrivals = self._arrivals[cursor["batches"]:]
+            user_error = self.user_error
+        change = {
+            "status": snap.status, "name": snap.name, "epoch": snap.epoch, "batch": snap.batch,
+            "batches": snap.batches, "elapsed": snap.elapsed, "eta": snap.eta, "run_dir": snap.run_dir,
+            "error": snap.error, "user_error": user_error, "best": snap.best, "class_names": snap.class_names,
+            "learning_rate": snap.learning_rate, "diagnostics": snap.diagnostics,
+            "new_batches": arrivals, "new_history": snap.history[cursor["history"]:],
+            "new_messages": snap.messages[cursor["messages"]:],
+            "new_diagnosis_log": snap.diagnosis_log[cursor["log"]:],
+        }
+        if snap.metrics is not None and not cursor["metrics"]:
+            change["metrics"] = snap.metrics
+        cursor.update(batches=cursor["batches"] + len(arrivals), history=len(snap.history),
+                      messages=len(snap.messages), log=len(snap.diagnosis_log),
+                      metrics=cursor["metrics"] or snap.metrics is not None)
+        return change, cursor
+
     # ------------------------------------------------------------------------------------------------------------
     # control (any thread: the words are in the job's language, not the caller's)
 
-    def stop(self) -> None:
-        """Queued: removed from the queue. Running: ends after the current batch, keeping the best model."""
+    def stop(self, by: str = ownership.ANYONE) -> None:
+        """Queued: removed from the queue. Running: ends after the current batch, keeping the best model.
+
+        ``by``: who asks (``lab.ownership``); LabError when it is not their job.
+        """
+        ownership.check_change(self.owner, by)
         if self._manager is not None and self._manager.cancel(self):
             return
         with self._lock:
@@ -154,6 +215,12 @@ class Job:
     def wait(self, timeout: float | None = None) -> bool:
         """Blocks until the job is finished, stopped or failed; False on timeout."""
         return self._done.wait(timeout)
+
+    def share(self, shared: bool, by: str = ownership.ANYONE) -> None:
+        """Shows the job and its run to everyone (or to its owner only again); LabError when it is not ``by``'s."""
+        ownership.check_change(self.owner, by)
+        self.shared = bool(shared)
+        self.write_meta(shared=self.shared)
 
     # ------------------------------------------------------------------------------------------------------------
     # the training thread
@@ -202,6 +269,8 @@ class Job:
     def open_run(self, run_dir: Path, meta: dict) -> None:
         """The run folder exists: the run store counts it as training until the job ends."""
         status.mark_training(run_dir)
+        if self.owner is not None:
+            meta = {**meta, "owner": self.owner, "shared": self.shared}
         with self._lock:
             self._meta = dict(meta)
         runs.write_json_atomic(run_dir / runs.META, dict(meta))
@@ -240,12 +309,8 @@ class Job:
         entry["batch"] = min(batch + 1, self.batches) if self.batches else batch + 1
         batch = entry["batch"] - 1
         with self._lock:
-            # Keras may hand batches to several threads; keep the log in batch order all the same.
-            log = self._batch_log
-            at = len(log)
-            while at and log[at - 1]["epoch"] == entry["epoch"] and log[at - 1]["batch"] > entry["batch"]:
-                at -= 1
-            log.insert(at, entry) if at < len(log) else log.append(entry)
+            insert_batch_row(self._batch_log, entry)
+            self._arrivals.append(entry)
             self._batch = max(self._batch, batch + 1)
         loss = entry.get("loss")
         if loss is not None and not math.isfinite(loss) and self.config.terminate_on_nan:

@@ -8,9 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lab import imaging
 from lab.errors import LabError
 from lab.i18n import t
-from lab.train import diagnostics, distribute, runs, status
+from lab.train import diagnostics, distribute, finetune, pictures, runs, status
 from lab.train.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -27,7 +28,11 @@ def train(job: Job, extra_callbacks: list) -> None:
     if not job.begin():
         return
     config.check()
-    spec = config.spec
+    start = finetune.check_start(config.from_run, config.data_path) if config.from_run else None
+    inherited = start.inherited() if start else {}
+    if start and not config.name:
+        job.name = t("finetune.run_name", name=start.name)
+    spec = start.spec if start else config.spec
     if isinstance(spec, str):
         from lab.presets import resolve
 
@@ -41,11 +46,14 @@ def train(job: Job, extra_callbacks: list) -> None:
     import keras
     import tensorflow as tf
 
-    from lab.build import build_model
+    from lab import speed
+    from lab.build import build_model, compile_model, device_kind, xla_choice
     from lab.train import callbacks as cbs
     from lab.train import data_access
     from lab.train.labels import prepare_spec
 
+    device = device_kind()
+    precision = speed.choose_precision(config.precision, device, speed.cpu_has_bfloat16())
     data_classes = data_access.class_names_of(config.data_path)
     spec_for_labels = prepare_spec(spec, spec.get("input_shape") or [28, 28, 1], max(len(data_classes), 2))
     label_mode = spec_for_labels[1]
@@ -54,7 +62,8 @@ def train(job: Job, extra_callbacks: list) -> None:
     loaded = data_access.load_for_training(
         config.data_path, batch_size=config.batch_size, validation_split=config.validation_split,
         seed=config.seed if config.seed is not None else 1337, label_mode=label_mode,
-        image_size=config.image_size, color_mode=config.color_mode)
+        image_size=inherited.get("image_size", config.image_size),
+        color_mode=inherited.get("color_mode", config.color_mode))
     for warning in loaded.warnings:
         job.message(str(warning))
     class_names = list(loaded.class_names)
@@ -64,6 +73,9 @@ def train(job: Job, extra_callbacks: list) -> None:
     job.learned_classes(class_names)
 
     train_data, val, test = loaded.train, loaded.val, loaded.test
+    picture_facts = pictures.facts(pictures.first_images(train_data), loaded.preprocessing or {}, inherited)
+    if picture_facts["contrast"] == imaging.STRETCH:
+        train_data, val, test = (None if ds is None else pictures.stretch_each(ds) for ds in (train_data, val, test))
     if strategy.num_replicas_in_sync > 1 or distribute.is_multiworker(strategy):
         train_data, val, test = (distribute.shard_by_data(ds) for ds in (train_data, val, test))
         replicas, name = strategy.num_replicas_in_sync, distribute.strategy_name(strategy)
@@ -73,13 +85,26 @@ def train(job: Job, extra_callbacks: list) -> None:
     job.batches = _cardinality(train_data)
     steps_per_execution = config.steps_per_execution or auto_steps_per_execution(job.batches)
     with strategy.scope():
-        model = build_model(spec, seed=config.seed, steps_per_execution=steps_per_execution)
+        model = build_model(spec, seed=config.seed, compile=False, precision=precision.policy)
+        xla = xla_choice(model, spec)
+        compile_model(model, spec, steps_per_execution=steps_per_execution, jit_compile=xla.on)
     job.model = model
+    origin = {}
+    if start:
+        kept = finetune.load_weights(model, start, class_names)
+        frozen = finetune.freeze_features(model) if config.freeze else 0
+        job.message(t("finetune.started", name=start.name, kept=kept, classes=len(class_names)))
+        if config.freeze:
+            job.message(t("finetune.frozen", layers=frozen) if frozen else t("finetune.nothing_frozen"))
+        origin = {"from_run": finetune.record(start, config.freeze, kept, len(class_names))}
+    job.message(precision.sentence())
+    job.message(xla.sentence())
 
     run_dir = _make_run_dir(config, job.name, distribute.is_chief(strategy))
     preprocessing = dict(loaded.preprocessing or {})
     preprocessing.setdefault("image_size", list(loaded.input_shape[:2]))
     preprocessing.setdefault("color_mode", "grayscale" if loaded.input_shape[2] == 1 else "rgb")
+    preprocessing.update(picture_facts)
     job.open_run(run_dir, {
         "name": job.name,
         "id": run_dir.name,
@@ -96,7 +121,9 @@ def train(job: Job, extra_callbacks: list) -> None:
         "config": _json_config(config),
         "versions": runs.versions(),
         "strategy": {"name": distribute.strategy_name(strategy), "replicas": int(strategy.num_replicas_in_sync)},
+        "speed": {"device": device, "precision": precision.as_dict(), "xla": xla.as_dict()},
         **runs.process_tag(),
+        **origin,
     })
     runs.write_json_atomic(run_dir / runs.SPEC, spec)
     runs.save_weights_atomic(model.get_weights(), run_dir / runs.FIRST_WEIGHTS)
@@ -185,13 +212,15 @@ def _finish(job: Job, test, loaded, early, stopped: bool) -> None:
             runs.write_json_atomic(run_dir / runs.METRICS, metrics)
     durations = job.end(final, metrics, error)
     job.write_meta(status=final, finished=runs.now_iso(), durations=durations, best=job.best, error=job.error,
-                   epochs_done=durations["epochs_done"], test_accuracy=(metrics or {}).get("accuracy"))
+                   epochs_done=durations["epochs_done"], **runs.final_score(metrics))
 
 
 def _evaluate(job: Job, model, test, loaded):
+    from lab.build import as_float32
     from lab.train import data_access
     from lab.train.evaluate import evaluate
 
+    model = as_float32(model)  # scored as it will predict later, whatever precision it trained in
     config, class_names = job.config, job.class_names
     images = job.run_dir / runs.MISCLASSIFIED if job.run_dir is not None else None
     if test is not None:

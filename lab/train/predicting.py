@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lab import familiarity
 from lab.errors import LabError
 from lab.i18n import t
 
@@ -31,6 +32,7 @@ def predict_files(model_arg, images, k: int = 3) -> list[dict]:
     from lab.predict import open_image, prepare, top_k
 
     model, class_names, preprocessing = load_predictor(model_arg)
+    reference, familiarity_problem = _familiarity_reference(model_arg, model)
     results = []
     for name in images:
         path = Path(name)
@@ -38,5 +40,18 @@ def predict_files(model_arg, images, k: int = 3) -> list[dict]:
         top = top_k(model, prepared.array, class_names, k=min(k, len(class_names)))
         results.append({"image": str(path), "top": [[str(c), float(p)] for c, p in top],
                         "inverted": bool(getattr(prepared, "inverted", False)),
-                        "message": getattr(prepared, "message", None)})
+                        "message": getattr(prepared, "message", None),
+                        "familiarity": familiarity.judge(reference, model, prepared.array).as_dict()
+                        if reference is not None else familiarity_problem})
     return results
+
+
+def _familiarity_reference(model_arg, model):
+    """(the run's familiarity reference or None, None or {"problem": sentence}) for ``predict_files``."""
+    run_dir = familiarity.run_folder(model_arg)
+    if run_dir is None:
+        return None, None
+    try:
+        return familiarity.reference(run_dir, model), None
+    except LabError as error:
+        return None, {"problem": str(error)}

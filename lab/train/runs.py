@@ -10,6 +10,7 @@ Layout of ``runs/<id>/``::
     best.weights.npz   while training: the best weights so far (written by the checkpoint after each better epoch)
     model.keras        the best model, written once when training ends (finished, stopped or failed)
     metrics.json       evaluation at the end: accuracy, loss, per-class precision/recall, confusion, misclassified
+    familiarity.npz    made on the first prediction (``lab.familiarity``): training features that inputs are compared to
 
 Every file except batches.csv is written beside its final name and moved into place with ``os.replace``, so a
 process killed at any moment leaves either the previous complete file or the new one. batches.csv only grows: each
@@ -38,9 +39,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lab import ownership
 from lab.errors import LabError
 from lab.i18n import t
-from lab.imaging import MAX_IMAGE_SIDE
+from lab.imaging import CONTRASTS, MAX_IMAGE_SIDE, PICTURE_KINDS
 from lab.train.status import ACTIVE, is_training
 
 META = "meta.json"
@@ -356,9 +358,13 @@ class RunInfo:
     epochs: int | None = None
     best_val_loss: float | None = None
     best_val_accuracy: float | None = None
-    test_accuracy: float | None = None
+    test_accuracy: float | None = None  # the final score, only when a Test split gave it
+    score: float | None = None  # the kept model's accuracy on the split it was scored on
+    score_split: str | None = None  # that split: "Test", or "validation" for a dataset without one
     has_model: bool = False
     problem: str | None = None
+    owner: str | None = None  # None: everyone's (``lab.ownership``)
+    shared: bool = False
 
 
 def _status(meta: dict, path: Path) -> str:
@@ -399,10 +405,28 @@ def run_info(path) -> RunInfo | None:
         epochs=epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None,
         best_val_loss=_number(best.get("val_loss")),
         best_val_accuracy=_number(best.get("val_accuracy")),
-        test_accuracy=_number(metrics.get("accuracy")),
+        test_accuracy=_number(metrics.get("accuracy")) if is_test(metrics.get("split")) else None,
+        score=_number(metrics.get("accuracy")),
+        score_split=_text(metrics.get("split"), 40),
         has_model=has_model,
         problem=meta_problem(meta, path),
+        owner=ownership.owner_of(meta),
+        shared=ownership.shared_in(meta),
     )
+
+
+def is_test(split) -> bool:
+    """True for the name of a Test split ("Test", any case); "validation" and the rest are not one."""
+    return isinstance(split, str) and split.lower() == "test"
+
+
+def final_score(metrics: dict | None) -> dict:
+    """The meta.json fields of a run's final score: ``score`` names its split, ``test_accuracy`` only from Test."""
+    if not metrics:
+        return {"score": None, "test_accuracy": None}
+    split, accuracy = metrics.get("split"), metrics.get("accuracy")
+    return {"score": {"split": split, "accuracy": accuracy, "images": metrics.get("n")},
+            "test_accuracy": accuracy if is_test(split) else None}
 
 
 def _dict(value) -> dict:
@@ -440,7 +464,8 @@ def check_preprocessing(preprocessing, where: str | None = None) -> dict:
             raise LabError(t("runs.preprocessing.image_size", where=where, size=_short(size),
                              limit=MAX_IMAGE_SIDE))
         out["image_size"] = [int(size[0]), int(size[1])]
-    for key, allowed in (("color_mode", COLOR_MODES), ("polarity", POLARITIES), ("centering", CENTERINGS)):
+    for key, allowed in (("color_mode", COLOR_MODES), ("polarity", POLARITIES), ("centering", CENTERINGS),
+                         ("pictures", PICTURE_KINDS), ("contrast", CONTRASTS)):
         if out.get(key) is not None and out[key] not in allowed:
             raise LabError(t("runs.preprocessing.choice", where=where, key=key, value=_short(out[key]),
                              allowed=", ".join(allowed)))
@@ -471,8 +496,9 @@ def _number(value):
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
-def list_runs(root="runs") -> list[RunInfo]:
-    """All runs under ``root``, newest first. Folders that are not runs are skipped; broken ones are flagged."""
+def list_runs(root="runs", viewer: str = ownership.ANYONE) -> list[RunInfo]:
+    """The runs under ``root`` that ``viewer`` may see (``lab.ownership``), newest first. Folders that are not
+    runs are skipped; broken ones are flagged."""
     root = Path(root)
     try:
         children = list(root.iterdir()) if root.is_dir() else []
@@ -488,7 +514,7 @@ def list_runs(root="runs") -> list[RunInfo]:
             reason = getattr(error, "strerror", None) or type(error).__name__
             info = RunInfo(id=child.name, path=child, name=child.name, status="broken",
                            problem=t("runs.unreadable_folder", name=child.name, reason=reason))
-        if info is not None:
+        if info is not None and ownership.can_see(info.owner, info.shared, viewer):
             infos.append(info)
     infos.sort(key=lambda i: (str(i.created or ""), i.id), reverse=True)
     return infos
@@ -630,10 +656,13 @@ def load_model_file(path):
         return _model_from_weights(path)
     import keras
 
+    from lab.build import as_float32
+
     try:
-        return keras.models.load_model(path, compile=False, safe_mode=True)
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:
         raise LabError(t("runs.model_unloadable", path=path, kind=type(error).__name__)) from error
+    return as_float32(model)  # a model trained in mixed precision predicts in float32, on any machine
 
 
 def _model_from_weights(path: Path):
@@ -664,13 +693,14 @@ def check_name(name) -> str:
     return name
 
 
-def rename_run(run_dir, name: str) -> RunInfo:
-    """Sets the run's display name (the folder keeps its id, so nothing on disk moves)."""
+def rename_run(run_dir, name: str, viewer: str = ownership.ANYONE) -> RunInfo:
+    """Sets the run's display name (the folder keeps its id, so nothing on disk moves); only its owner may."""
     name = check_name(name)
     path = Path(run_dir)
     meta = read_json(path / META)
     if meta is None:
         raise LabError(t("runs.rename.not_readable", path=path))
+    ownership.check_change(ownership.owner_of(meta), viewer)
     if _status(meta, path) in ACTIVE:
         # the training job rewrites meta.json from its own copy: a rename now would be lost, or undo its status
         raise LabError(t("runs.rename.training"))
@@ -679,8 +709,22 @@ def rename_run(run_dir, name: str) -> RunInfo:
     return run_info(path)
 
 
-def delete_run(run_dir, root=None) -> None:
-    """Removes a run folder. Refuses folders that are not runs and a run that is training now.
+def set_shared(run_dir, shared: bool, viewer: str = ownership.ANYONE) -> RunInfo:
+    """Shows a run to everyone (``shared``) or to its owner only; only its owner may. A training run is shared
+    through its job (``share``), which rewrites meta.json from its own copy."""
+    path = Path(run_dir)
+    meta = read_json(path / META)
+    if meta is None:
+        raise LabError(t("runs.rename.not_readable", path=path))
+    ownership.check_change(ownership.owner_of(meta), viewer)
+    meta["shared"] = bool(shared)
+    write_json_atomic(path / META, meta)
+    return run_info(path)
+
+
+def delete_run(run_dir, root=None, viewer: str = ownership.ANYONE) -> None:
+    """Removes a run folder. Refuses folders that are not runs, a run that is training now and, for ``viewer``,
+    someone else's run.
 
     A run that is a symbolic link loses only the link: whatever it points to stays untouched. With ``root``
     (the runs folder) the run must be a direct child of it; either way nothing that resolves elsewhere than
@@ -691,6 +735,7 @@ def delete_run(run_dir, root=None) -> None:
         parent = path.absolute().parent.resolve()
         if root is not None and parent != Path(root).resolve():
             raise LabError(t("runs.delete.outside_root", path=path, root=root))
+        ownership.check_change(ownership.owner_of(read_json(path / META) or {}), viewer)
         if path.is_symlink():
             _refuse_active(path)
             path.unlink()  # the link only, never its target

@@ -10,10 +10,11 @@ from pathlib import Path
 
 QUEUED, RUNNING, STOPPING = "queued", "running", "stopping"
 FINISHED, STOPPED, FAILED = "finished", "stopped", "failed"
+INTERRUPTED = "interrupted"  # the process that trained it ended in the middle (killed, out of memory)
 
-STATUSES = (QUEUED, RUNNING, STOPPING, FINISHED, STOPPED, FAILED)
+STATUSES = (QUEUED, RUNNING, STOPPING, FINISHED, STOPPED, FAILED, INTERRUPTED)
 ACTIVE = (QUEUED, RUNNING, STOPPING)
-DONE = (FINISHED, STOPPED, FAILED)
+DONE = (FINISHED, STOPPED, FAILED, INTERRUPTED)
 
 _training: set[Path] = set()
 _lock = threading.Lock()

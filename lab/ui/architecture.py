@@ -255,6 +255,18 @@ def _range(key: str, name: str, arg: Arg, value) -> list[float]:
     return [round(float(low), 4), round(float(high), 4)]
 
 
+def _value_range(key: str, name: str, arg: Arg, value) -> list[float]:
+    low, high = (float(v) for v in value) if arg.check(value) is None else (0.0, 255.0)
+    _init(f"{key}_low", low)
+    _init(f"{key}_high", high)
+    left, right = st.columns(2)
+    with left:
+        low = st.number_input(t("ui_architecture.arg.low", name=name), step=1.0, key=f"{key}_low", help=arg.help)
+    with right:
+        high = st.number_input(t("ui_architecture.arg.high", name=name), step=1.0, key=f"{key}_high", help=arg.help)
+    return [float(low), float(high)]
+
+
 def arg_widget(uid: str, layer_type: str, name: str, arg: Arg, value) -> Any:
     """Draws the widget for one constructor argument and returns its current value (spec form)."""
     key = f"arch_{uid}_{name}"
@@ -304,6 +316,8 @@ def arg_widget(uid: str, layer_type: str, name: str, arg: Arg, value) -> Any:
         return None if picked is None else int(picked)
     if kind == layers.RANGE:
         return _range(key, name, arg, value)
+    if kind == layers.VALUE_RANGE:
+        return _value_range(key, name, arg, value)
     _init(f"{key}_auto", value is None)  # layers.OPTIONAL_RANGE
     if st.checkbox(t("ui_architecture.arg.same_as_height", name=name), key=f"{key}_auto", help=helptext):
         return None

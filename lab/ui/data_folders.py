@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import language, t
 from lab.paths import data_root
 
 
@@ -29,15 +29,16 @@ def signature(folder: Path, depth: int = 2) -> tuple:
     return tuple(items)
 
 
+# The infos hold sentences (warnings, problems) in the language they were read in: each language has its own entry.
 @st.cache_data(show_spinner=False, max_entries=8)
-def _discover(root: str, stamp: tuple) -> list:
+def _discover(root: str, stamp: tuple, lang: str) -> list:
     from lab import data
 
     return list(data.discover(root))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _inspect(path: str, stamp: tuple):
+def _inspect(path: str, stamp: tuple, lang: str):
     from lab import data
 
     return data.inspect(path)
@@ -49,7 +50,7 @@ def discover() -> list:
     if not root.is_dir():
         return []
     with st.spinner(t("ui_dataset.looking")):  # shown only when it takes a while
-        return _discover(str(root), signature(root, depth=3))
+        return _discover(str(root), signature(root, depth=3), language())
 
 
 def info_for(path: str | Path | None):
@@ -58,7 +59,7 @@ def info_for(path: str | Path | None):
         return None
     try:
         with st.spinner(t("ui_dataset.reading")):
-            return _inspect(str(path), signature(Path(path)))
+            return _inspect(str(path), signature(Path(path)), language())
     except LabError:
         return None
 

@@ -28,6 +28,11 @@ LOAD_DEFAULTS = {"batch_size": 32, "validation_split": 0.2, "seed": 1337, "shuff
 SPLITS = ["Train", "Test", "All"]  # "All": a dataset without Train/ and Test/ folders
 POLARITIES = {"light_on_dark": "ui_dataset.polarity.light_on_dark",
               "dark_on_light": "ui_dataset.polarity.dark_on_light"}
+# What training does with each layout's images (lab.data.summary.split_plan counts them).
+PLANS = {"train_test": "ui_dataset.plan.train_test", "train_only": "ui_dataset.plan.train_only",
+         "test_only": "ui_dataset.plan.test_only", "folders": "ui_dataset.plan.folders"}
+# The images that validation_split is a fraction of, by the split training learns from.
+SOURCES = {"Train": "ui_dataset.source.train", "Test": "ui_dataset.source.test", "All": "ui_dataset.source.all"}
 
 
 def split_name(split: str) -> str:
@@ -93,6 +98,14 @@ def make_sample_digits(place) -> Path | None:
     return Path(path)
 
 
+def _prewarm_training() -> None:
+    """A first visit trains next: a training worker loads TensorFlow while the digits are drawn."""
+    if tf_loader.enabled():
+        from lab.train.job import manager
+
+        manager().prewarm()
+
+
 def safe_name(name: str) -> str:
     name = name.strip()
     if not NAME_PATTERN.match(name) or name in (".", ".."):
@@ -141,6 +154,7 @@ def _import_csv(upload, name: str, split: str, replace: bool, place) -> None:
         raise LabError(refusal.sentence(t("ui_dataset.replace_fix", checkbox=_csv_replace_label(split)))) from None
     clear_caches()
     choose(str(out))
+    widgets.clear_uploader("ds_csv_file", "_ds_csv_for", "ds_csv_name", "ds_csv_split", "ds_csv_replace")
     images = sum(counts.values())
     _say("success", t("ui_dataset.csv.imported",
                       images=t("data.count.image" if images == 1 else "data.count.images", count=images),
@@ -150,7 +164,7 @@ def _import_csv(upload, name: str, split: str, replace: bool, place) -> None:
 
 def _import_zip(upload, name: str, replace: bool, place) -> None:
     from lab.data import zip_import
-    from lab.data.folders import WouldReplace
+    from lab.data.folders import WouldReplace, held_text, holdings
 
     out = data_root() / safe_name(name)
     bar = place.progress(0.0, text=t("ui_dataset.zip.unpacking"))
@@ -167,7 +181,8 @@ def _import_zip(upload, name: str, replace: bool, place) -> None:
     bar.progress(1.0, text=t("ui_dataset.zip.done"))
     clear_caches()
     choose(str(out))
-    _say("success", t("ui_dataset.zip.imported", name=upload.name, target=out))
+    widgets.clear_uploader("ds_zip_file", "_ds_zip_for", "ds_zip_name", "ds_zip_replace")
+    _say("success", t("ui_dataset.zip.imported", name=upload.name, target=out, held=held_text(*holdings(out))))
 
 
 def import_section() -> None:
@@ -177,7 +192,7 @@ def import_section() -> None:
     root = data_root()
     with csv_tab:
         st.caption(t("ui_dataset.csv.about"))
-        upload = st.file_uploader(t("ui_dataset.csv.file"), type=["csv"], key="ds_csv_file")
+        upload = st.file_uploader(t("ui_dataset.csv.file"), type=["csv"], key=widgets.uploader_key("ds_csv_file"))
         if upload is not None:
             if st.session_state.get("_ds_csv_for") != upload.file_id:
                 st.session_state["_ds_csv_for"] = upload.file_id
@@ -202,7 +217,7 @@ def import_section() -> None:
                     st.rerun()
     with zip_tab:
         st.caption(t("ui_dataset.zip.about"))
-        upload = st.file_uploader(t("ui_dataset.zip.file"), type=["zip"], key="ds_zip_file")
+        upload = st.file_uploader(t("ui_dataset.zip.file"), type=["zip"], key=widgets.uploader_key("ds_zip_file"))
         if upload is not None:
             if st.session_state.get("_ds_zip_for") != upload.file_id:
                 st.session_state["_ds_zip_for"] = upload.file_id
@@ -296,22 +311,20 @@ def show_info(info) -> None:
         st.error(error, icon="⛔")
     if not info.classes or not info.image_size:
         return
-    splits = {split: sum(counts.values()) for split, counts in info.counts.items()}
     cells = st.columns(5)
     cells[0].metric(t("ui_dataset.metric.classes"), len(info.classes))
-    for position, split in enumerate(SPLITS):
-        if split in splits:
-            label = t("ui_dataset.metric.all_images") if split == "All" else t("ui_dataset.metric.split_images",
-                                                                                 split=split)
-            cells[1 + min(position, 1)].metric(label, f"{splits[split]:,}")
+    for cell, split in zip(cells[1:3], [split for split in SPLITS if split in info.counts]):
+        label = t("ui_dataset.metric.all_images") if split == "All" else t("ui_dataset.metric.split_images",
+                                                                             split=split)
+        cell.metric(label, f"{info.total(split):,}")
     cells[3].metric(t("ui_dataset.metric.image_size"), f"{info.image_size[0]} × {info.image_size[1]}")
     polarity = POLARITIES.get(info.polarity)
     cells[4].metric(t("ui_dataset.metric.colour"), f"{info.color_mode}",
                     help=t("ui_dataset.metric.polarity", polarity=t(polarity) if polarity else info.polarity))
-    if not getattr(info, "has_test", "Test" in splits):
-        st.caption(t("ui_dataset.no_test"))
+    said_by_the_plan = t("data.warning.test_only", name=info.name)  # the plan under the loading settings says more
     for warning in getattr(info, "warnings", []) or []:
-        st.warning(_problem_text(warning), icon="⚠️")
+        if warning != said_by_the_plan:
+            st.warning(_problem_text(warning), icon="⚠️")
     problems = list(getattr(info, "problems", []) or [])
     if problems:
         with st.expander(t("ui_dataset.problems", count=len(problems)), expanded=len(problems) <= 5):
@@ -377,7 +390,7 @@ def load_params(info) -> dict:
                     format_func=modes.get, help=t("ui_dataset.load.colour_mode_help"))
     batch = st.select_slider("batch_size", BATCH_SIZES, key="ds_batch", help=t("ui_dataset.load.batch_help"))
     val = st.slider("validation_split", 0.05, 0.5, step=0.05, key="ds_val",
-                    help=t("ui_dataset.load.validation_help"))
+                    help=t("ui_dataset.load.validation_help", source=t(SOURCES[info.learning_split])))
     left, right = st.columns(2)
     seed = left.number_input("seed", 0, 2**31 - 1, step=1, key="ds_seed", help=t("ui_dataset.load.seed_help"))
     right.markdown("&nbsp;")
@@ -386,10 +399,25 @@ def load_params(info) -> dict:
               "batch_size": int(batch), "validation_split": float(round(val, 4)), "seed": int(seed),
               "shuffle": bool(shuffle)}
     channels = 1 if params["color_mode"] == "grayscale" else 3
-    st.caption(t("ui_dataset.load.summary", shape=f"{size[0]} × {size[1]} × {channels}",
-                 learn=int(round(100 * (1 - val))), validate=int(round(100 * val))))
+    st.caption(t("ui_dataset.load.input_shape", shape=f"{size[0]} × {size[1]} × {channels}"))
+    show_plan(info, params["validation_split"])
     session.set_load_params(params)
     return params
+
+
+def show_plan(info, validation_split: float) -> None:
+    """Which images training learns from, validates on and is scored on, each number naming its split; a warning
+    when the validation split would hold out no image at all (training would refuse to start)."""
+    from lab.data import summary
+
+    plan = summary.split_plan(info, validation_split)
+    validate_percent = int(round(100 * validation_split))
+    if plan.validate < 1:
+        st.warning(t("ui_dataset.plan.too_few", validate_percent=validate_percent, count=plan.learn,
+                     source=t(SOURCES[plan.source])), icon="⚠️")
+        return
+    st.info(t(PLANS[plan.layout], learn=plan.learn, validate=plan.validate, test=plan.test,
+              learn_percent=100 - validate_percent, validate_percent=validate_percent), icon=":material/call_split:")
 
 
 def render() -> None:
@@ -399,6 +427,7 @@ def render() -> None:
     datasets = data_folders.discover()
     if not datasets and not st.session_state.get(AUTOGEN_TRIED):
         st.session_state[AUTOGEN_TRIED] = True
+        _prewarm_training()
         path = make_sample_digits(messages)
         if path is not None:
             choose(str(path))
@@ -407,6 +436,7 @@ def render() -> None:
     if not datasets:
         st.warning(t("ui_dataset.none_yet", root=data_root()))
         import_section()
+        _show_messages(messages)
         tf_loader.start()
         return
 
@@ -428,6 +458,7 @@ def render() -> None:
     if getattr(info, "errors", None) or not info.classes or not info.image_size:
         st.divider()
         import_section()
+        _show_messages(messages)
         tf_loader.start()
         return
 
@@ -449,7 +480,12 @@ def render() -> None:
     st.divider()
     import_section()
 
-    with messages:
+    _show_messages(messages)
+    tf_loader.start()
+
+
+def _show_messages(place) -> None:
+    """What the last action did (an import, a dataset that went away), shown once at the top of the page."""
+    with place:
         for kind, text in st.session_state.pop(MESSAGES, []):
             getattr(st, kind)(text)
-    tf_loader.start()

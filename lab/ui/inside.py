@@ -45,7 +45,7 @@ INPUT_SHOWN = 112  # pixels: the input above the feature maps
 AUGMENTED = 8      # pictures in the augmentation preview
 AUGMENT_SHOWN = 84  # pixels per augmented picture: four to a row in the layer editor
 FRAME = 3          # pixels of transparent margin around each augmented picture
-AUGMENTING = ("RandomRotation", "RandomFlip", "RandomTranslation", "RandomZoom")
+AUGMENTING = ("RandomRotation", "RandomFlip", "RandomTranslation", "RandomZoom", "RandomBrightness", "RandomContrast")
 LAYER_WORDS = {"Conv2D": "ui_inside.maps.conv", "MaxPooling2D": "ui_inside.maps.max_pool",
                "AveragePooling2D": "ui_inside.maps.average_pool"}
 

@@ -19,7 +19,7 @@ from lab.errors import LabError
 from lab.i18n import t
 from lab.layers import LAYER_TYPES
 from lab.shape_rules import Window
-from lab.ui import session, tf_loader, widgets
+from lab.ui import identity, session, tf_loader, widgets
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 PAD_COLOUR = (255, 64, 160)
@@ -201,7 +201,7 @@ def _train_both(same: dict, valid: dict, epochs: int) -> list:
 
     jobs = []
     for padding, version in (("same", same), ("valid", valid)):
-        config = session.train_config(version, epochs=int(epochs), name=f"padding {padding}")
+        config = session.train_config(version, epochs=int(epochs), name=f"padding {padding}", owner=identity.owner())
         jobs.append(manager().submit(config))
     return jobs
 
@@ -245,7 +245,7 @@ def _twins() -> list[tuple[str, object]]:
 
     found = []
     for padding, job_id in zip(("same", "valid"), st.session_state.get(SUBMITTED) or []):
-        job = manager().get(job_id)
+        job = manager().get(job_id, identity.owner())
         if job is not None:
             found.append((padding, job.snapshot()))
     return found

@@ -14,9 +14,10 @@ from lab.errors import LabError
 from lab.i18n import t
 from lab.paths import runs_root
 from lab.predict import open_image
-from lab.ui import charts, inside, model_cache, session
+from lab.ui import charts, familiarity_view, identity, inside, model_cache, session
 
 SOURCES = ["draw", "upload", "webcam", "dataset"]
+RECORDING_SOURCES = ["draw", "upload", "webcam"]  # the inputs offered before any model is trained
 DATASET_SHOWN = 24  # images of a class offered to pick from
 SOURCE_LABELS = {"draw": "ui_predict.source.draw", "upload": "ui_predict.source.upload",
                  "webcam": "ui_predict.source.webcam", "dataset": "ui_predict.source.dataset"}
@@ -24,6 +25,8 @@ INVERT_CHOICES = ["auto", "invert", "keep"]
 INVERT_LABELS = {"auto": "ui_predict.invert.auto", "invert": "ui_predict.invert.invert",
                  "keep": "ui_predict.invert.keep"}
 STATUS_LABELS = {"stopped": "ui_predict.run.stopped", "failed": "ui_predict.run.failed"}
+CAMERA = "predict_webcam"  # the square camera's key
+PHOTO = "predict_photo"  # the latest webcam snapshot (a lab.ui.webcam.Shot)
 CANVAS_ROUND = "predict_canvas_round"  # bumped by "Clear" so the canvas gets a new key and starts empty
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "webp", "gif"]
 SHOWN = 112  # pixels: small images are enlarged to about this size, pixel by pixel
@@ -50,14 +53,6 @@ def canvas_data_url(value) -> str | None:
 
 def decode_data_url(url: str) -> bytes:
     return base64.b64decode(url.split(";base64,", 1)[1])
-
-
-def centre_square(size: tuple[int, int], fraction: float) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) of the centred square whose side is ``fraction`` of the shorter side."""
-    width, height = size
-    side = max(2, int(round(min(width, height) * fraction)))
-    left, top = (width - side) // 2, (height - side) // 2
-    return left, top, left + side, top + side
 
 
 def enlarged(image, target: int = SHOWN):
@@ -102,7 +97,7 @@ def _choose_run():
     from lab.train.runs import list_runs, load_run
     from lab.train.status import ACTIVE
 
-    infos = [info for info in list_runs(runs_root()) if info.has_model and info.status not in ACTIVE]
+    infos = [info for info in list_runs(runs_root(), identity.owner()) if info.has_model and info.status not in ACTIVE]
     if not infos:
         st.info(t("ui_predict.no_model"))
         return None
@@ -166,44 +161,128 @@ def _draw_input(preprocessing: dict) -> list[tuple[str, object, None]]:
         data = decode_data_url(url) if url else None
     if not data:
         st.info(t("ui_predict.draw.hint"))
+        with right:
+            _record("draw", None)
         return []
-    return [(t("ui_predict.draw.name"), open_image(data, t("ui_predict.draw.the_drawing")), None)]
+    drawing = open_image(data, t("ui_predict.draw.the_drawing"))
+    with right:
+        _record("draw", data)  # the canvas image itself, as the model gets it before resizing
+    return [(t("ui_predict.draw.name"), drawing, None)]
+
+
+def _record(where: str, picture, crop=None, sample_id: str | None = None) -> tuple[str, str] | None:
+    """The "Add to my dataset" controls next to an input; returns the (dataset, class) chosen."""
+    from lab.ui import recording
+
+    with st.container(border=True):
+        target = recording.panel(where)
+        recording.add_button(where, target, picture, crop=crop, sample_id=sample_id)
+    return target
+
+
+UPLOAD = "predict_upload"  # the uploader; its key for the batch now is widgets.uploader_key(UPLOAD)
+UPLOAD_ADDED = "_predict_upload_added"  # digests of the batch's pictures added to a dataset
+UPLOAD_DONE = "_predict_upload_done"  # how many pictures the batch just emptied from the uploader added
 
 
 def _upload_input() -> list[tuple[str, object, None]]:
+    from lab.ui import recording, widgets
+
     files = st.file_uploader(t("ui_predict.upload.label"), type=UPLOAD_TYPES, accept_multiple_files=True,
-                             key="predict_upload", help=t("ui_predict.upload.help"))
+                             key=widgets.uploader_key(UPLOAD), help=t("ui_predict.upload.help"))
     if not files:
+        if st.session_state.get(UPLOAD_DONE):
+            recording.show_message()  # what the last picture was saved as
+            st.success(t("ui_predict.upload.batch_added", count=st.session_state.pop(UPLOAD_DONE)))
         st.info(t("ui_predict.upload.hint"))
         return []
+    st.session_state.pop(UPLOAD_DONE, None)
     images = []
     for file in files:
         try:
             images.append((file.name, open_image(file.getvalue(), file.name), None))
         except LabError as error:
             st.error(str(error))
+    if not images:
+        return []
+    return _crop_upload(images, {file.name: file.getvalue() for file in files})
+
+
+def _crop_upload(images: list, data: dict[str, bytes]) -> list:
+    """The crop square over one uploaded picture (picked when there are several): it applies to that picture's
+    guess and to the sample added from it."""
+    import hashlib
+
+    from lab.ui import recording, webcam
+
+    left, right = st.columns([3, 2])
+    with left:
+        names = [name for name, _, _ in images]
+        picked = st.selectbox(t("ui_recording.which_file"), names, key="predict_square_file") \
+            if len(names) > 1 else names[0]
+        picked = picked if picked in names else names[0]
+        place = names.index(picked)
+        name, image, _ = images[place]
+        key = "predict_square_" + hashlib.sha1(data.get(name, b"")).hexdigest()[:16]
+        box = webcam.square_over(key, image)
+    with right:
+        _record("upload", data.get(name), crop=box)
+    _batch_added(data, names, name)
+    st.caption(recording.square_caption(box))
+    images[place] = (name, image, box)
     return images
 
 
+def _batch_added(data: dict[str, bytes], names: list[str], added: str) -> None:
+    """Notes that the picture ``added`` was just added to a dataset; once every picture of the batch was, the
+    uploader empties for the next batch (rather than piling the next one on top)."""
+    import hashlib
+
+    from lab.ui import recording, widgets
+
+    message = st.session_state.get(recording.MESSAGE)
+    if not st.session_state.get(recording.add_key("upload")) or message is None or message.kind == "error":
+        return
+    digest = {name: hashlib.sha1(data.get(name, b"")).hexdigest() for name in names}
+    done = st.session_state.setdefault(UPLOAD_ADDED, set())
+    done.add(digest[added])
+    if set(digest.values()) <= done:
+        widgets.clear_uploader(UPLOAD, UPLOAD_ADDED, "predict_square_file")
+        st.session_state[UPLOAD_DONE] = len(names)
+        st.rerun()
+
+
 def _webcam_input() -> list[tuple[str, object, tuple | None]]:
+    """The live camera with its crop square. Burst snapshots are saved to their class before anything is drawn,
+    so a reload loses none already sent; the latest snapshot is the one the model reads."""
+    from lab.data import samples
+    from lab.ui import recording, webcam
+
+    shots = webcam.new_shots(CAMERA)
+    recording.save_burst(shots)
+    if shots:
+        st.session_state[PHOTO] = shots[-1]
+    photo = st.session_state.get(PHOTO)
     left, right = st.columns([3, 2])
     with right:
-        crop_on = st.checkbox(t("ui_predict.webcam.crop"), True, key="predict_crop_on")
-        size = st.slider(t("ui_predict.webcam.square"), 20, 100, 80, step=5, key="predict_crop_size",
-                         disabled=not crop_on)
-        st.caption(t("ui_predict.webcam.hold"))
+        with st.container(border=True):
+            target = recording.panel("webcam")
+            burst = st.number_input(t("ui_recording.burst_count"), 1, 30, 5, key="predict_burst",
+                                    help=t("ui_recording.burst_help"))
+            recording.add_button("webcam", target, photo.png if photo else None,
+                                 sample_id=photo.id if photo else None, label="ui_recording.add_photo")
     with left:
-        shot = st.camera_input(t("ui_predict.webcam.label"), key="predict_camera")
-    if shot is None:
+        webcam.camera(CAMERA, target, int(burst))
+        st.caption(t("ui_predict.webcam.hold"))
+    if photo is None:
         st.info(t("ui_predict.webcam.hint"))
         return []
-    try:
-        image = open_image(shot.getvalue(), t("ui_predict.webcam.the_photo"))
+    try:  # the snapshot as a sample keeps it: the browser's PNG is RGBA, opaque, and that is no step to show
+        image = samples.captured(photo.png, name=t("ui_predict.webcam.the_photo"))
     except LabError as error:
         st.error(str(error))
         return []
-    crop = centre_square(image.size, size / 100) if crop_on else None
-    return [(t("ui_predict.webcam.name"), image, crop)]
+    return [(t("ui_predict.webcam.name"), image, None)]  # cropped by the square already
 
 
 def _dataset_input(run) -> list[tuple[str, object, None]]:
@@ -243,12 +322,21 @@ def _invert_setting():
     return {"auto": "auto", "invert": True, "keep": False}[choice]
 
 
-def _show(name: str, image, crop, run, model, invert, place: int, table) -> None:
+def _hand_crop_setting(run, source: str) -> bool:
+    """The automatic hand crop, offered for uploads and webcam photos read by a model that learned from photos."""
+    if source not in ("upload", "webcam") or run.preprocessing.get("pictures") != "photo":
+        return False
+    return st.checkbox(t("ui_predict.hand_crop"), False, key="predict_hand_crop", help=t("ui_predict.hand_crop_help"))
+
+
+def _show(name: str, image, crop, run, model, invert, place: int, table, source: str | None = None,
+          hand_crop: bool = False) -> None:
+    from lab.imaging import PHOTO
     from lab.predict import prepare, top_k
 
     with st.container(border=True):
         try:
-            prepared = prepare(image, run.preprocessing, invert=invert, crop=crop)
+            prepared = prepare(image, run.preprocessing, invert=invert, crop=crop, source=source, hand_crop=hand_crop)
         except LabError as error:
             st.info(f"{name}: {error}")
             return
@@ -264,7 +352,9 @@ def _show(name: str, image, crop, run, model, invert, place: int, table) -> None
             captions = [str(title) for title, _ in shown] + [
                 t("ui_predict.sees", shape="×".join(str(v) for v in prepared.array.shape))]
             st.image(pictures, caption=captions, width=SHOWN)
-            if invert == "auto":
+            if invert == "auto" and prepared.kind == PHOTO:
+                decided = t("ui_predict.photo_kept")
+            elif invert == "auto":
                 decided = t("ui_predict.auto_inverted" if prepared.inverted else "ui_predict.auto_kept")
             else:
                 decided = t("ui_predict.chose_inverted" if prepared.inverted else "ui_predict.chose_kept")
@@ -280,22 +370,24 @@ def _show(name: str, image, crop, run, model, invert, place: int, table) -> None
                 best, probability = top[0]
                 st.markdown(f"### {best} · {probability:.0%}")
                 st.altair_chart(charts.probability_chart(top), width="stretch")
+            familiarity_view.show(run, model, prepared.array)
         inside.look_inside(model, prepared.array, table, run.class_names, key=f"predict_inside_{place}")
 
 
 def render() -> None:
     st.title(t("ui_predict.title"))
     run = _choose_run()
-    if run is None:
-        return
-    model_cache.preload(run.model_path)  # loads while the person draws
+    if run is not None:
+        model_cache.preload(run.model_path)  # loads while the person draws
+    sources = SOURCES if run is not None else RECORDING_SOURCES  # samples can be recorded before any model
     left, right = st.columns(2)
     with left:
-        source = st.radio(t("ui_predict.source.label"), SOURCES, horizontal=True, key="predict_source",
+        source = st.radio(t("ui_predict.source.label"), sources, horizontal=True, key="predict_source",
                           format_func={source: t(SOURCE_LABELS[source]) for source in SOURCES}.get)
     with right:
-        invert = _invert_setting()
-    preprocessing = run.preprocessing
+        invert = _invert_setting() if run is not None else "auto"
+        hand_crop = _hand_crop_setting(run, source) if run is not None else False
+    preprocessing = run.preprocessing if run is not None else {}
     if source == "draw":
         try:
             images = _draw_input(preprocessing)
@@ -308,7 +400,7 @@ def render() -> None:
         images = _dataset_input(run)
     else:
         images = _webcam_input()
-    if not images:
+    if not images or run is None:
         return
     try:
         model = load_model(run)
@@ -317,6 +409,6 @@ def render() -> None:
         return
     table = session.check(run.spec).table if run.spec else None
     for place, (name, image, crop) in enumerate(images):
-        _show(name, image, crop, run, model, invert, place, table)
+        _show(name, image, crop, run, model, invert, place, table, source=source, hand_crop=hand_crop)
     if run.path and not Path(run.path, "metrics.json").is_file():
         st.caption(t("ui_predict.no_test"))

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from lab import layers
+from lab import layers, ownership
 from lab.errors import LabError
 from lab.i18n import t
 from lab.paths import runs_root
 from lab.train.status import ACTIVE
-from lab.ui import charts, model_cache, session
+from lab.ui import charts, identity, model_cache, session
 
 if TYPE_CHECKING:  # imported where used, like the charts: the first page draws without it
     import pandas as pd
@@ -340,7 +340,7 @@ def _details(info) -> None:
         run = load_run(info.path)
     except LabError as error:
         st.error(str(error))
-        _manage(info.id, info.name, can_rename=False)  # a broken run can still be deleted from here
+        _manage(info, can_rename=False)  # a broken run can still be deleted from here
         return
     metrics = run.metrics or {}
     st.caption(t("ui_runs.details.caption", model=spec_summary(run.spec), status=status_text(run.status),
@@ -373,7 +373,7 @@ def _details(info) -> None:
         st.info(t("ui_runs.details.no_evaluation"))
     _filters(run)
     _downloads(run)
-    _manage(run.id, run.name, can_rename=run.status not in ACTIVE)
+    _manage(info, can_rename=run.status not in ACTIVE)
 
 
 def _filters(run) -> None:
@@ -533,15 +533,27 @@ def _downloads(run) -> None:
     if run.spec:
         try:
             from lab.codegen import to_script
+            from lab.speed import trained_policy
 
-            config = run.meta.get("config") or {}
-            kwargs = {key: config[key] for key in ("epochs", "batch_size") if isinstance(config.get(key), int)}
-            script = to_script(run.spec, **kwargs)
+            script = to_script(run.spec, precision=trained_policy(run.meta), **script_options(run.meta))
         except Exception as error:  # the download is a bonus; say why it is missing
             cols[2].caption(t("ui_runs.no_script", error=error))
         else:
             cols[2].download_button(t("ui_runs.download_script"), script, file_name=f"{run.id}.py",
                                     mime="text/x-python", key="runs_dl_script")
+
+
+def script_options(meta: dict) -> dict:
+    """The settings of a run's exported script, from its meta.json: it reads the run's dataset, split the same way
+    (validation_split, seed), with the run's epochs and batch size."""
+    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    options = {key: config[key] for key in ("epochs", "batch_size", "seed") if isinstance(config.get(key), int)}
+    if isinstance(config.get("validation_split"), (int, float)):
+        options["validation_split"] = config["validation_split"]
+    dataset = meta.get("dataset")
+    if isinstance(dataset, dict) and isinstance(dataset.get("path"), str):
+        options["data_dir"] = dataset["path"]
+    return options
 
 
 def _escape(text: str) -> str:
@@ -554,7 +566,7 @@ def _rename(run_id: str) -> None:
     from lab.train.runs import rename_run
 
     try:
-        info = rename_run(runs_root() / run_id, st.session_state.get(f"runs_name_{run_id}", ""))
+        info = rename_run(runs_root() / run_id, st.session_state.get(f"runs_name_{run_id}", ""), identity.owner())
     except LabError as error:
         st.session_state[NOTICE] = ("error", str(error))
         return
@@ -583,7 +595,7 @@ def _delete(run_id: str, name: str) -> None:
         st.session_state[NOTICE] = ("warning", t("ui_runs.delete.gone", name=_escape(name), run_id=run_id, root=root))
         return
     try:
-        delete_run(path, root=root)
+        delete_run(path, root=root, viewer=identity.owner())
     except LabError as error:
         st.session_state[NOTICE] = ("error", str(error))
         return
@@ -592,7 +604,36 @@ def _delete(run_id: str, name: str) -> None:
     st.session_state[NOTICE] = ("success", t("ui_runs.deleted", name=_escape(name), run_id=run_id))
 
 
-def _manage(run_id: str, name: str, can_rename: bool = True) -> None:
+def _share(run_id: str) -> None:
+    """Callback of the share toggle: a training run is shared through its job, which owns its meta.json."""
+    from lab.train.job import manager
+    from lab.train.runs import set_shared
+
+    shared = bool(st.session_state.get(f"runs_share_{run_id}"))
+    path = runs_root() / run_id
+    try:
+        job = manager().job_of_run(path)
+        if job is not None and job.status in ACTIVE:
+            job.share(shared, by=identity.owner())
+        else:
+            set_shared(path, shared, identity.owner())
+    except LabError as error:
+        st.session_state[NOTICE] = ("error", str(error))
+        return
+    words = "ui_people.runs.shared_now" if shared else "ui_people.runs.private_now"
+    st.session_state[NOTICE] = ("success", t(words))
+
+
+def _manage(info, can_rename: bool = True) -> None:
+    """Rename, share and delete for the run's owner (anyone, for a run nobody owns); a line saying whose it is for
+    everyone else."""
+    run_id, name = info.id, info.name
+    if not ownership.can_change(info.owner, identity.owner()):
+        st.caption(t("ui_people.runs.shared_with_you"))
+        return
+    if info.owner is not None:
+        st.toggle(t("ui_people.runs.share"), value=info.shared, key=f"runs_share_{run_id}", on_change=_share,
+                  args=(run_id,), help=t("ui_people.runs.share.help"))
     left, right = st.columns([3, 2])
     with left:
         if can_rename:
@@ -634,7 +675,7 @@ def render() -> None:
     from lab.train.runs import list_runs
 
     st.title(t("ui_session.page.runs"))
-    infos = list_runs(runs_root())
+    infos = list_runs(runs_root(), identity.owner())
     by_id = {info.id: info for info in infos}
     _notice(by_id)
     if not infos:

@@ -32,6 +32,7 @@ DATASET = "dataset"          # str path of the chosen dataset folder
 LOAD_PARAMS = "load_params"  # dict: image_size, color_mode, batch_size, validation_split, seed, shuffle
 SPEC = "spec"                # the network (a spec dict), adapted to the dataset
 RUN = "run"                  # str path of the run chosen for prediction
+START = "_train_start"       # str path of the run the Train page starts from (fine-tuning), or None
 LANGUAGE = "language"        # "en" or "pt-BR"
 LANGUAGE_PICK = "lang_pick"  # the sidebar's language selectbox
 _SEEN = "_net_seen"          # the network as this module last stored it; anything else was written from outside
@@ -261,7 +262,8 @@ def check(spec: dict | None = None, batch_size: int | None = None) -> Checked:
 def train_config(spec: dict | None = None, **settings) -> TrainConfig:
     """The TrainConfig of the chosen dataset, its loading parameters and ``spec`` (default: the network).
 
-    ``settings`` (epochs, name, early_stopping, ...) override what the loading parameters say.
+    ``settings`` (epochs, name, early_stopping, ...) override what the loading parameters say; with ``from_run``
+    (and ``freeze``) the run's network is fine-tuned (``lab.train.finetune.starting_points`` says which runs can).
     """
     from lab.train.job import TrainConfig
 
@@ -271,8 +273,23 @@ def train_config(spec: dict | None = None, **settings) -> TrainConfig:
                "color_mode": params.get("color_mode")}
     chosen = {key: value for key, value in loading.items() if value is not None}
     chosen.update(settings)
-    return TrainConfig(data_path=str(dataset()), spec=network() if spec is None else spec,
-                       runs_root=str(runs_root()), **chosen)
+    if chosen.get("from_run"):  # a fine-tune trains its run's network, on the images at that run's size and colour
+        spec = None
+        for key in ("image_size", "color_mode"):
+            chosen.pop(key, None)
+    else:
+        spec = network() if spec is None else spec
+    return TrainConfig(data_path=str(dataset()), spec=spec, runs_root=str(runs_root()), **chosen)
+
+
+def start_run() -> str | None:
+    """The run whose network and weights the next training starts from, or None: the network, from scratch."""
+    return st.session_state.get(START)
+
+
+def choose_start(run: str | None) -> None:
+    """Training on the Train page starts from ``run``'s weights (fine-tuning); None: from the network."""
+    st.session_state[START] = str(run) if run else None
 
 
 # --- the run chosen for prediction ------------------------------------------------------------------------------------

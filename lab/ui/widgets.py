@@ -130,3 +130,26 @@ def progress_callback(bar) -> Callable:
         bar.progress(min(max(fraction, 0.0), 1.0), text=text)
 
     return update
+
+
+UPLOAD_ROUNDS = "_upload_rounds"  # uploader key -> batches it has handled
+
+
+def uploader_key(base: str) -> str:
+    """The widget key of the uploader ``base`` for the batch now starting: ``base``, then ``base_1``, ``base_2``...
+
+    Streamlit keeps uploaded files until the person removes them one by one; after `clear_uploader` the uploader is
+    drawn under the next key, empty, ready for the next batch.
+    """
+    rounds = st.session_state.get(UPLOAD_ROUNDS, {}).get(base, 0)
+    return f"{base}_{rounds}" if rounds else base
+
+
+def clear_uploader(base: str, *state: str) -> None:
+    """Empties the uploader ``base`` once its batch is handled (imported, added); ``state`` names the widgets that
+    belonged to that batch (its name, its replace box), which start afresh with the next one."""
+    st.session_state.pop(uploader_key(base), None)
+    rounds = st.session_state.setdefault(UPLOAD_ROUNDS, {})
+    rounds[base] = rounds.get(base, 0) + 1
+    for key in state:
+        st.session_state.pop(key, None)

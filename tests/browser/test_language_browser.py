@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from lab.i18n import t
 
-PAGES = ["dataset", "architecture", "padding", "train", "runs", "predict"]
+PAGES = ["dataset", "architecture", "padding", "train", "runs", "predict", "samples"]
 
 
 def nav(page):

@@ -72,11 +72,9 @@ def test_webcam_photo_of_a_square(square_camera_page, app_url, shoot, settle):
     page = square_camera_page
     open_page(page, app_url, "predict")
     page.get_by_text("Webcam", exact=True).click()
-    page.locator("[data-testid=stCameraInput]").wait_for(timeout=30_000)
-    page.wait_for_function(
-        """() => { const v = document.querySelector('[data-testid=stCameraInput] video');
-                  return v && v.readyState >= 2 && v.videoWidth > 0; }""", timeout=30_000)
-    page.get_by_role("button", name="Take Photo").click()
+    page.locator(".sq[data-ready=true]").wait_for(timeout=30_000)  # the square camera has a frame to take
+    settle(page)
+    page.get_by_role("button", name="Take photo").click()
     text = guess_heading(page)
     settle(page)
     wait_for_pictures(page)
