@@ -4,10 +4,12 @@ import streamlit as st
 
 from lab.i18n import LANGUAGES, t
 from lab.ui import architecture, autosave, dataset, identity, padding, predict, runs, samples, session, training
+from lab.ui.model_cache import preload_newest_for
 
 st.set_page_config(page_title="CNN Lab", page_icon=":material/science:", layout="wide")
 session.start()
 identity.settle()  # who this is: a signed-in user, or this browser
+preload_newest_for(identity.owner())  # the run their Predict page opens on, ready before they ask
 
 pages = {
     "dataset": st.Page(dataset.render, title=t("ui_session.page.dataset"), icon=":material/folder_open:",

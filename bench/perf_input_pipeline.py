@@ -12,11 +12,11 @@ in one process, several rounds; each round gives a ratio (the lab's median epoch
 and the figure is the median of those ratios with their min-max.
 
 Where an epoch goes (full runs): every round also trains the lab's model on its in-memory data with one batch
-per call, with the whole epoch in one call (no per-batch dispatch at all: the floor for this network on this CPU)
-and in mixed_bfloat16, each against the notes' epoch of the same round; then each pipeline is read alone (no
-model), and the model runs alone on one batch held in memory.
+per call, with the whole epoch in one call (no per-batch dispatch at all), in mixed_bfloat16, and in both, each
+against the notes' epoch of the same round; then each pipeline is read alone (no model), and the model runs alone
+on one batch held in memory.
 
-    .venv/bin/python bench/perf_input_pipeline.py           # 5 rounds of 5 kinds x 3 epochs (about 5 minutes)
+    .venv/bin/python bench/perf_input_pipeline.py           # 5 rounds of 6 kinds x 3 epochs (about 5 minutes)
     .venv/bin/python bench/perf_input_pipeline.py --quick   # 2 rounds of the two pipelines x 2 epochs
 """
 
@@ -84,13 +84,15 @@ def main() -> int:
         return setup, epoch_times
 
     # Besides the two pipelines, where the lab's epoch goes: its model on its in-memory data with one batch per
-    # call, with the whole epoch in one call (no per-batch dispatch at all), and in mixed_bfloat16. Each round runs
-    # every kind (in a rotating order), so each compares with the notes' epoch of the same moment.
+    # call, with the whole epoch in one call (no per-batch dispatch at all), in mixed_bfloat16, and both. Each round
+    # runs every kind (in a rotating order), so each compares with the notes' epoch of the same moment.
     n_batches = int(lab_pipeline()[0].cardinality())
     kinds = {"notes": (notes_pipeline, {}), "lab": (lab_pipeline, {}),
              "lab, one batch per call": (lab_pipeline, {"steps": 1}),
              f"lab, the whole epoch ({n_batches} batches) in one call": (lab_pipeline, {"steps": n_batches}),
-             "lab, mixed_bfloat16": (lab_pipeline, {"precision": "mixed_bfloat16"})}
+             "lab, mixed_bfloat16": (lab_pipeline, {"precision": "mixed_bfloat16"}),
+             "lab, mixed_bfloat16, the whole epoch in one call": (lab_pipeline, {"precision": "mixed_bfloat16",
+                                                                                  "steps": n_batches})}
     if args.quick:
         kinds = {name: kinds[name] for name in ("notes", "lab")}
     setups = {k: [] for k in kinds}

@@ -4,6 +4,12 @@ A reload, a new tab or a server restart finds the person's work here. Networks a
 (``networks/<key>.json``, the key a hash of the spec), so a link that names a key always opens that exact
 network; ``state.json`` holds the current choice and the history of earlier networks, newest first.
 
+Each person (``lab.ownership``: a browser or a signed-in user) has a state of their own,
+``people/<hash of the owner id>/state.json``; the networks stay shared, so a link opens its network for anyone.
+The ``state.json`` at the top is the workspace of no one in particular (the command line, scripts, and the lab as
+it was before it knew people): the first person to use the lab, while nobody else has saved a state, starts from
+it, so a laptop with one person finds its work where it left it. Everyone after that starts fresh.
+
 Every write goes beside its final name and is moved into place, so a crash leaves the older complete file.
 A damaged ``state.json`` is moved aside (never deleted) and the workspace starts again from empty.
 """
@@ -23,10 +29,12 @@ from typing import Any
 from lab.errors import LabError
 from lab.i18n import t
 from lab.layers import short
+from lab.ownership import ANYONE
 from lab.paths import workspace_root
 
 STATE_FILE = "state.json"
 NETWORKS = "networks"
+PEOPLE = "people"  # people/<person_folder(owner)>/state.json
 KEY_PATTERN = re.compile(r"^[0-9a-f]{12}$")
 HISTORY_LIMIT = 50
 # Edits closer together than this replace the newest history entry instead of adding one, so that typing a
@@ -39,6 +47,11 @@ def network_key(spec: dict) -> str:
     """The content key of a spec: the same network always gets the same key."""
     text = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode("ascii")).hexdigest()[:12]
+
+
+def person_folder(owner: str) -> str:
+    """The folder name of a person's state: a hash, since an owner id may hold an e-mail address."""
+    return hashlib.sha256(owner.encode("utf-8")).hexdigest()[:24]
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -138,19 +151,35 @@ def _shape_problem(spec: Any) -> str | None:
 
 
 class Workspace:
-    """The workspace folder: load and save the state, store and fetch networks by key."""
+    """The workspace folder: load and save the state of ``owner`` (None or ``ANYONE``: the state of no one in
+    particular), store and fetch networks by key."""
 
-    def __init__(self, root: Path | str | None = None):
+    def __init__(self, root: Path | str | None = None, owner: str | None = None):
         self.root = Path(root) if root is not None else workspace_root()
+        self.owner = None if owner == ANYONE else owner
 
     @property
     def state_path(self) -> Path:
-        return self.root / STATE_FILE
+        if self.owner is None:
+            return self.root / STATE_FILE
+        return self.root / PEOPLE / person_folder(self.owner) / STATE_FILE
+
+    def _first_person(self) -> bool:
+        """Whether nobody has a state of their own yet (the lab has had one person at most)."""
+        try:
+            return not any((folder / STATE_FILE).exists() for folder in (self.root / PEOPLE).iterdir())
+        except OSError:
+            return True
 
     def load(self) -> tuple[State, str | None]:
-        """The saved state, and a sentence when the file was damaged (it is then moved aside, not lost)."""
+        """The saved state, and a sentence when the file was damaged (it is then moved aside, not lost).
+
+        A person with no state of their own gets the state of no one in particular while they are the first
+        person; it becomes theirs with their first save."""
         path = self.state_path
         if not path.exists():
+            if self.owner is not None and self._first_person():
+                return Workspace(self.root).load()
             return State(), None
         try:
             return _parse_state(_read_json(path)), None

@@ -14,8 +14,10 @@ from streamlit.testing.v1 import AppTest
 from test_app_portuguese import english_on
 from ui_support import APP, big_square, make_dataset, open_page, png_bytes, use_lab
 
+from lab import ownership
 from lab.data import samples
-from lab.ui import session
+from lab.ui import identity, session
+from lab.ui import samples as samples_page
 
 
 @pytest.fixture
@@ -33,8 +35,11 @@ def letters(lab):
     return lab / "letters"
 
 
-def page(name: str, lang: str | None = None) -> AppTest:
+def page(name: str, lang: str | None = None, secret: str | None = None) -> AppTest:
+    """A page of the lab in a new browser, or in a browser seen before when ``secret`` is its cookie."""
     at = AppTest.from_file(APP, default_timeout=60)
+    if secret is not None:
+        at.session_state[identity.SECRET] = secret
     if lang:
         at.query_params["lang"] = lang
     at.run()
@@ -93,7 +98,7 @@ def test_a_dataset_starts_with_the_24_letters_of_sign_language_mnist(lab, sign_m
     assert [m.value for m in at.metric] == ["0", "24", "24"]
     classes = list(samples.counts("my-letters", lab))
     assert len(classes) == 24 and classes[:3] == ["A", "B", "C"] and "J" not in classes and "Z" not in classes
-    at = page("predict")  # the letters are there to record into, one by one
+    at = page("predict", secret=at.session_state[identity.SECRET])  # the letters are there to record into, one by one
     at.radio(key="predict_source").set_value("webcam").run()
     assert at.selectbox(key="record_class_webcam").options[:2] == ["A (0)", "B (0)"]
 
@@ -121,7 +126,46 @@ def test_a_new_class_is_added_and_an_empty_name_is_refused(letters):
     assert at.selectbox(key="samples_class").value == "circle"  # the new class is the one chosen
 
 
-# --- adding from Predict, with no model trained yet ------------------------------------------------------------------
+def test_two_people_record_into_their_own_datasets_and_never_see_each_other_s(lab):
+    ana = page("samples")
+    ana.text_input(key="record_new_dataset_samples").set_value("anas")
+    ana.selectbox(key="record_new_dataset_samples_from").set_value("tiny")
+    ana.button(key="record_new_dataset_samples_go").click().run()
+    assert not ana.exception, [e.value for e in ana.exception]
+    secret = ana.session_state[identity.SECRET]
+    assert samples.owner_of(lab / "anas") == ownership.browser_owner(secret)
+    saved = samples.add_sample("anas", "square", png_bytes(big_square(64)), root=lab)
+    samples.new_dataset("everyones", ["square"], root=lab)  # made on the command line: everyone's
+    samples.add_sample("everyones", "square", png_bytes(big_square(64)), root=lab)
+
+    bruno = page("samples")
+    assert bruno.selectbox(key="samples_dataset").options == ["everyones"]
+    assert "anas" not in bruno.selectbox(key="record_new_dataset_samples_from").options
+    open_page(bruno, "dataset")
+    assert not bruno.exception
+    assert [option.split(" ")[0] for option in bruno.selectbox(key="ds_pick").options] == ["everyones", "tiny"]
+    open_page(bruno, "predict")
+    assert bruno.selectbox(key="record_dataset_draw").options == ["everyones"]
+
+    # An undo of Ana's that reached Bruno's page some other way is refused, and the sample waits where it was.
+    deleted = samples.delete_sample("anas", "square", saved.path.name, lab)
+    bruno.session_state[samples_page.UNDO] = deleted
+    open_page(bruno, "samples")
+    bruno.button(key="samples_undo").click().run()
+    assert any("belongs to someone else" in e.value for e in bruno.error), messages(bruno)
+    assert deleted.kept.is_file() and not saved.path.exists()
+
+    tab = page("samples", secret=secret)  # Ana's browser, another tab: her dataset and everyone's
+    assert tab.selectbox(key="samples_dataset").options == ["anas", "everyones"]
+    open_page(tab, "dataset")
+    assert [option.split(" ")[0] for option in tab.selectbox(key="ds_pick").options] == ["anas", "everyones", "tiny"]
+    open_page(tab, "samples")
+    tab.session_state[samples_page.UNDO] = deleted
+    tab.run()
+    tab.button(key="samples_undo").click().run()
+    assert saved.path.is_file(), messages(tab)
+
+
 
 
 def canvas_value(arr: np.ndarray) -> dict:

@@ -99,6 +99,39 @@ def test_a_run_of_the_command_line_belongs_to_everyone(tmp_path):
     assert [info.owner for info in runs.list_runs(tmp_path / "runs", BRUNO)] == [None]
 
 
+def test_the_model_preloaded_for_a_person_is_of_the_newest_run_they_may_see(four_runs, tmp_path, monkeypatch):
+    from lab.ui import model_cache
+
+    root = tmp_path / "runs"
+    for name, created in (("nobody", "2026-01-01T00:00:00"), ("ana", "2026-02-01T00:00:00"),
+                          ("bruno-shared", "2026-03-01T00:00:00"), ("bruno", "2026-04-01T00:00:00")):
+        shutil.copytree(four_runs[name], root / name)
+        meta = json.loads((root / name / runs.META).read_text())
+        runs.write_json_atomic(root / name / runs.META, {**meta, "created": created})
+
+    def newest(viewer):
+        return model_cache.newest(root, viewer).parent.name
+
+    assert [newest(BRUNO), newest(ownership.ANYONE)] == ["bruno", "bruno"]
+    assert newest(ANA) == "bruno-shared"
+
+    # Once TensorFlow is imported, each person who opened the lab gets their newest run loaded, once per process.
+    hooks, loading = [], []
+    monkeypatch.setenv("CNN_LAB_RUNS", str(root))
+    monkeypatch.delenv("CNN_LAB_TF_PRELOAD", raising=False)
+    monkeypatch.setattr(model_cache, "_preloaded_for", set())
+    monkeypatch.setattr(model_cache.tf_loader, "after_import", hooks.append)
+    monkeypatch.setattr(model_cache, "preload", lambda path: loading.append(path.parent.name) or True)
+    for viewer in (ANA, BRUNO, ANA):
+        model_cache.preload_newest_for(viewer)
+    for hook in hooks:
+        hook()
+    assert loading == ["bruno-shared", "bruno"]
+
+    runs.set_shared(root / "bruno-shared", False, BRUNO)
+    assert newest(ANA) == "ana"
+
+
 # --- two people on one page ---------------------------------------------------------------------------------------
 
 

@@ -302,3 +302,49 @@ def test_png_bytes_round_trip_through_captured():
     buffer = io.BytesIO()
     photo(200, 200).save(buffer, "PNG")
     assert samples.captured(buffer.getvalue()).size == (200, 200)
+
+
+# --- whose samples -------------------------------------------------------------------------------------------------
+
+ANA, BRUNO = "browser:ana", "user:bruno@school.org"
+
+
+def test_a_recorded_dataset_belongs_to_its_maker_and_only_they_change_it(tmp_path):
+    root = tmp_path / "Data"
+    samples.new_dataset("anas", ["A", "B"], root=root, owner=ANA)
+    assert json.loads((root / "anas" / samples.METADATA_FILE).read_text())["owner"] == ANA
+    assert samples.owner_of(root / "anas") == ANA
+    saved = samples.add_sample("anas", "A", photo(), root=root, viewer=ANA)
+    gone = samples.add_sample("anas", "A", photo(seed=1), root=root, viewer=ANA)
+    deleted = samples.delete_sample("anas", "A", gone.path.name, root, viewer=ANA)
+    samples.restore_sample(deleted, root, viewer=ANA)
+    deleted = samples.delete_sample("anas", "A", gone.path.name, root, viewer=ANA)
+
+    before = tree(root)
+    for attempt in (lambda: samples.add_sample("anas", "A", photo(seed=2), root=root, viewer=BRUNO),
+                    lambda: samples.delete_sample("anas", "A", saved.path.name, root, viewer=BRUNO),
+                    lambda: samples.restore_sample(deleted, root, viewer=BRUNO),
+                    lambda: samples.add_class("anas", "C", root, viewer=BRUNO),
+                    lambda: samples.remove_class("anas", "B", root, viewer=BRUNO)):
+        with pytest.raises(LabError, match="^The dataset 'anas' belongs to someone else: only the person who made"):
+            attempt()
+    assert tree(root) == before  # nothing changed, nothing lost
+    with speaking("pt-BR"), pytest.raises(LabError, match="^O conjunto 'anas' é de outra pessoa"):
+        samples.add_class("anas", "C", root, viewer=BRUNO)
+
+
+def test_people_see_their_own_recorded_datasets_and_everyone_s(tmp_path):
+    root = tmp_path / "Data"
+    samples.new_dataset("anas", ["A"], root=root, owner=ANA)
+    samples.new_dataset("brunos", ["A"], root=root, owner=BRUNO)
+    samples.new_dataset("everyones", ["A"], root=root)  # the command line, or made before datasets had owners
+    make_dataset(root, "tiny", train=2, test=1)
+    assert "owner" not in json.loads((root / "everyones" / samples.METADATA_FILE).read_text())
+    assert samples.recorded_datasets(root, viewer=ANA) == ["anas", "everyones"]
+    assert samples.recorded_datasets(root, viewer=BRUNO) == ["brunos", "everyones"]
+    assert samples.recorded_datasets(root) == ["anas", "brunos", "everyones"]  # the command line sees them all
+    assert [name for name in ("anas", "brunos", "everyones", "tiny") if samples.visible(root / name, BRUNO)] == [
+        "brunos", "everyones", "tiny"]
+    samples.add_class("everyones", "B", root, viewer=BRUNO)  # everyone's: anyone records into it
+    samples.add_sample("everyones", "B", photo(), root=root, viewer=ANA)
+    assert samples.counts("everyones", root) == {"A": 0, "B": 1}

@@ -1,5 +1,7 @@
 """The workspace: a reload, a new tab, a shared link or a server restart brings back the person's network and
-dataset, and every earlier network can be restored. Unit tests of ``lab.workspace`` and the whole app in AppTest."""
+dataset, and every earlier network can be restored; each person has a workspace of their own, and a lab with one
+person finds the workspace it kept before it knew people. Unit tests of ``lab.workspace`` and the whole app in
+AppTest."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from ui_support import APP, make_dataset, open_page, tiny_spec
 
-from lab import presets
+from lab import ownership, presets
 from lab.errors import LabError
-from lab.ui import session
-from lab.workspace import COALESCE_SECONDS, HISTORY_LIMIT, State, Workspace, network_key
+from lab.ui import identity, session
+from lab.workspace import COALESCE_SECONDS, HISTORY_LIMIT, PEOPLE, STATE_FILE, State, Workspace, network_key
+
+ANA, BRUNO = "browser:ana", "user:bruno@school.org"
 
 
 @pytest.fixture
@@ -34,8 +38,11 @@ def thirteen_layers() -> dict:
     return spec
 
 
-def start(**query) -> AppTest:
+def start(secret: str | None = None, **query) -> AppTest:
+    """A visit to the lab: a browser seen before when ``secret`` is its cookie, else a new one."""
     at = AppTest.from_file(APP, default_timeout=60)
+    if secret is not None:
+        at.session_state[identity.SECRET] = secret
     for name, value in query.items():
         at.query_params[name] = value
     at.run()
@@ -160,7 +167,80 @@ def test_a_crash_while_saving_leaves_the_older_state_whole(tmp_path, monkeypatch
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
 
 
+def test_each_person_has_a_state_of_their_own_and_the_networks_are_shared(tmp_path):
+    ana, bruno = Workspace(tmp_path, ANA), Workspace(tmp_path, BRUNO)
+    mine = State(dataset="tiny")
+    ana.remember(mine, thirteen_layers())
+    ana.save(mine)
+    assert ana.state_path.parent.parent == tmp_path / PEOPLE
+    assert "bruno" not in str(bruno.state_path) and bruno.state_path != ana.state_path  # no e-mail in a file name
+    assert bruno.load() == (State(), None)  # someone else's state is not Bruno's
+    assert bruno.fetch(mine.network) == thirteen_layers()  # a link opens the network for anyone
+    assert ana.load()[0].history[0].key == network_key(thirteen_layers())
+    assert not (tmp_path / STATE_FILE).exists()  # the state of no one in particular stays as it was: absent
+    assert Workspace(tmp_path, ownership.ANYONE).state_path == Workspace(tmp_path).state_path == tmp_path / STATE_FILE
+
+
+def test_the_first_person_starts_from_the_lab_s_earlier_state_and_everyone_after_starts_fresh(tmp_path):
+    lab = Workspace(tmp_path)  # the lab before it knew people: one state.json for everyone
+    before = State(dataset="tiny")
+    lab.remember(before, thirteen_layers())
+    lab.save(before)
+    kept = (tmp_path / STATE_FILE).read_bytes()
+
+    ana = Workspace(tmp_path, ANA)
+    found, damage = ana.load()
+    assert damage is None and (found.dataset, found.network) == ("tiny", network_key(thirteen_layers()))
+    assert not ana.state_path.exists()  # nothing written by looking
+    ana.remember(found, tiny_spec(), new_entry=True)
+    ana.save(found)  # now it is Ana's
+    assert [entry.key for entry in ana.load()[0].history] == [network_key(tiny_spec()), network_key(thirteen_layers())]
+
+    assert Workspace(tmp_path, BRUNO).load() == (State(), None)
+    assert (tmp_path / STATE_FILE).read_bytes() == kept  # never changed, never lost
+    assert lab.load()[0].network == network_key(thirteen_layers())
+
+
 # --- the page -----------------------------------------------------------------------------------------------------
+
+
+def test_two_browsers_keep_separate_workspaces_and_a_link_still_opens_a_network_for_anyone(data):
+    ana = build_in_session(start(), thirteen_layers(), data / "tiny")
+    key = network_key(session_spec(ana))
+
+    bruno = start()  # another browser: nothing of Ana's, no greeting
+    assert not bruno.toast
+    assert session_spec(bruno) != session_spec(ana) and len(session_spec(bruno)["layers"]) != 13
+    assert bruno.session_state[session.DATASET] == str(data / "other")  # the first dataset, not Ana's choice
+    open_page(bruno, "architecture")
+    assert not bruno.exception
+    his = Workspace(owner=ownership.browser_owner(bruno.session_state[identity.SECRET])).load()[0]
+    assert his.network == network_key(session_spec(bruno)) and key not in [entry.key for entry in his.history]
+
+    linked = start(net=key)  # a link Ana shared
+    assert network_key(session_spec(linked)) == key
+
+    tab = start(secret=ana.session_state[identity.SECRET])  # Ana again, in a new tab
+    assert session_spec(tab) == session_spec(ana)
+    assert any("from your last session is back" in toast.value for toast in tab.toast)
+    tab.session_state[session.SPEC] = tiny_spec()
+    open_page(tab, "architecture")
+    assert start(secret=bruno.session_state[identity.SECRET]).session_state[session.SPEC] == session_spec(bruno)
+
+
+def test_one_person_on_a_laptop_finds_the_workspace_kept_before_the_lab_knew_people(data):
+    lab = Workspace()
+    before = State(dataset="other")
+    lab.remember(before, thirteen_layers())
+    lab.save(before)
+    at = start()
+    assert session_spec(at) == thirteen_layers()
+    assert at.session_state[session.DATASET] == str((data / "other").resolve())
+    assert any("from your last session is back (13 layers)" in toast.value for toast in at.toast)
+    again = start(secret=at.session_state[identity.SECRET])
+    assert session_spec(again) == thirteen_layers()
+    assert not start().toast  # a second browser is a second person: a fresh start
+
 
 def test_a_reload_brings_back_the_network_and_the_dataset(data):
     spec = thirteen_layers()
@@ -180,8 +260,9 @@ def test_a_reload_brings_back_the_network_and_the_dataset(data):
 def test_a_new_tab_or_a_server_restart_brings_back_the_last_network(data):
     at = build_in_session(start(), thirteen_layers(), data / "other")
     expected = session_spec(at)
-    # A typed address with nothing in it, in a new session (a restarted server reads the same files).
-    fresh = start()
+    # A typed address with nothing in it, in a new session of the same browser (a restarted server reads the same
+    # files).
+    fresh = start(secret=at.session_state[identity.SECRET])
     assert session_spec(fresh) == expected
     assert fresh.session_state[session.DATASET] == str((data / "other").resolve())
     open_page(fresh, "architecture")

@@ -10,6 +10,10 @@ be preprocessed again later. A sample is written beside its class (``<dataset>/.
 place in one step: a crash or a reload leaves either the whole file or nothing. A sample id names the file, so
 saving the same snapshot twice (a rerun that saw it again) keeps one copy. Deleting moves the file to
 ``<dataset>/.deleted/<class>/``, from where `restore_sample` brings it back.
+
+A recorded dataset belongs to the person who made it (``"owner"`` in dataset.json, ``lab.ownership``): only they
+see it in the lists of recorded datasets and add or delete its samples and classes. One made before datasets had
+owners, or from the command line, belongs to everyone.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from lab import imaging
+from lab import imaging, ownership
 from lab.data.folders import IMAGE_SUFFIXES, staged
 from lab.errors import LabError
 from lab.i18n import t
@@ -119,23 +123,38 @@ def _same_name(folder: Path, name: str) -> Path | None:
 # --- datasets ------------------------------------------------------------------------------------------------------
 
 
-def is_recorded(folder) -> bool:
-    """True for a dataset folder made by `new_dataset` (its dataset.json says ``"recorded": true``)."""
+def _metadata(folder) -> dict:
     try:
         data = json.loads((Path(folder) / METADATA_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("recorded") is True
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
-def recorded_datasets(root=None) -> list[str]:
-    """The names of the recorded datasets in the data root, sorted."""
+def is_recorded(folder) -> bool:
+    """True for a dataset folder made by `new_dataset` (its dataset.json says ``"recorded": true``)."""
+    return _metadata(folder).get("recorded") is True
+
+
+def owner_of(folder) -> str | None:
+    """The owner id of a recorded dataset, or None when it belongs to everyone."""
+    return ownership.owner_of(_metadata(folder))
+
+
+def visible(folder, viewer: str = ownership.ANYONE) -> bool:
+    """Whether ``viewer`` sees the dataset folder in lists: any dataset but someone else's recorded one."""
+    data = _metadata(folder)
+    return data.get("recorded") is not True or ownership.can_see(ownership.owner_of(data), False, viewer)
+
+
+def recorded_datasets(root=None, viewer: str = ownership.ANYONE) -> list[str]:
+    """The names of the recorded datasets in the data root that ``viewer`` sees, sorted."""
     folder = _root(root)
     try:
         entries = [entry for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith(".")]
     except OSError:
         return []
-    return sorted((entry.name for entry in entries if is_recorded(entry)), key=str.lower)
+    return sorted((entry.name for entry in entries if is_recorded(entry) and visible(entry, viewer)), key=str.lower)
 
 
 def dataset_path(name: str, root=None) -> Path:
@@ -149,11 +168,20 @@ def dataset_path(name: str, root=None) -> Path:
     return folder
 
 
-def new_dataset(name: str, classes=(), source: str | None = None, root=None) -> Path:
+def _changeable(name: str, root, viewer: str) -> Path:
+    """The folder of the recorded dataset ``name`` when ``viewer`` may add to it or delete from it; else LabError."""
+    folder = dataset_path(name, root)
+    if not ownership.can_change(owner_of(folder), viewer):
+        raise LabError(t("samples.dataset.not_yours", name=folder.name))
+    return folder
+
+
+def new_dataset(name: str, classes=(), source: str | None = None, root=None, owner: str | None = None) -> Path:
     """Makes the recorded dataset ``name`` with an empty folder for each of ``classes``; returns its folder.
 
-    ``source`` names the dataset the classes were taken from, kept in dataset.json. The folder appears whole or
-    not at all (`lab.data.folders.staged`). LabError for a bad or taken name, or a bad class name.
+    ``source`` names the dataset the classes were taken from, ``owner`` the person it belongs to (None: everyone),
+    both kept in dataset.json. The folder appears whole or not at all (`lab.data.folders.staged`). LabError for a
+    bad or taken name, or a bad class name.
     """
     name = check_name(name, "dataset")
     root = _root(root)
@@ -166,6 +194,8 @@ def new_dataset(name: str, classes=(), source: str | None = None, root=None) -> 
         if cls.lower() not in {known.lower() for known in wanted}:
             wanted.append(cls)
     metadata = {"recorded": True, "classes_from": source}
+    if owner is not None and owner != ownership.ANYONE:
+        metadata["owner"] = owner
     with staged(root / name, kind="build") as tmp:
         (tmp / SPLIT).mkdir()
         for cls in wanted:
@@ -193,9 +223,9 @@ def _class_dirs(folder: Path) -> dict[str, Path]:
         return {}
 
 
-def add_class(dataset: str, cls: str, root=None) -> Path:
+def add_class(dataset: str, cls: str, root=None, viewer: str = ownership.ANYONE) -> Path:
     """Makes the empty class folder ``cls`` in the recorded ``dataset``; LabError when it is there already."""
-    folder = dataset_path(dataset, root)
+    folder = _changeable(dataset, root, viewer)
     cls = check_name(cls, "class")
     (folder / SPLIT).mkdir(exist_ok=True)
     taken = _same_name(folder / SPLIT, cls)
@@ -209,8 +239,9 @@ def add_class(dataset: str, cls: str, root=None) -> Path:
     return path
 
 
-def remove_class(dataset: str, cls: str, root=None) -> None:
+def remove_class(dataset: str, cls: str, root=None, viewer: str = ownership.ANYONE) -> None:
     """Removes the class ``cls`` of the recorded ``dataset`` when it holds no samples; LabError otherwise."""
+    _changeable(dataset, root, viewer)
     path = class_path(dataset, cls, root)
     count = len(sample_files(dataset, cls, root))
     if count:
@@ -293,13 +324,14 @@ def captured(image, crop=None, name: str | None = None) -> Image.Image:
     return picture
 
 
-def add_sample(dataset: str, cls: str, image, crop=None, sample_id: str | None = None, root=None) -> Saved:
+def add_sample(dataset: str, cls: str, image, crop=None, sample_id: str | None = None, root=None,
+               viewer: str = ownership.ANYONE) -> Saved:
     """Saves ``image`` (see `captured`) as a PNG sample of class ``cls`` in the recorded ``dataset``.
 
     The class folder is made when it is new. ``sample_id`` (default: a new one) names the file; when a sample
     with that id is there already, nothing is written and the one on disk is returned (``existed=True``).
     """
-    folder = dataset_path(dataset, root)
+    folder = _changeable(dataset, root, viewer)
     cls = check_name(cls, "class")
     sample_id = new_sample_id() if sample_id is None else str(sample_id)
     if not SAMPLE_ID.match(sample_id):
@@ -367,9 +399,10 @@ def _sample_in(dataset: str, cls: str, name: str, root=None) -> Path:
     return sample
 
 
-def delete_sample(dataset: str, cls: str, name: str, root=None) -> Deleted:
+def delete_sample(dataset: str, cls: str, name: str, root=None, viewer: str = ownership.ANYONE) -> Deleted:
     """Moves the sample ``name`` out of class ``cls`` to ``<dataset>/.deleted/<class>/``; `restore_sample` undoes
     it. LabError when there is no such sample (a name with a path in it never is one)."""
+    _changeable(dataset, root, viewer)
     sample = _sample_in(dataset, cls, name, root)
     folder = sample.parents[2]
     kept_dir = folder / DELETED / sample.parent.name
@@ -384,9 +417,9 @@ def delete_sample(dataset: str, cls: str, name: str, root=None) -> Deleted:
     return Deleted(folder.name, sample.parent.name, name, kept)
 
 
-def restore_sample(deleted: Deleted, root=None) -> Path:
+def restore_sample(deleted: Deleted, root=None, viewer: str = ownership.ANYONE) -> Path:
     """Puts a deleted sample back in its class (the class folder is made again if it went)."""
-    folder = dataset_path(deleted.dataset, root)
+    folder = _changeable(deleted.dataset, root, viewer)
     target_dir = folder / SPLIT / check_name(deleted.cls, "class")
     target = target_dir / deleted.name
     if not deleted.kept.is_file() or folder not in deleted.kept.parents:

@@ -57,6 +57,8 @@ def connect(address: str, timeout: float = CONNECT_SECONDS) -> Engine:
     except (OSError, TimeoutError) as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
         raise LabError(t("engine.unreachable", address=address, reason=reason)) from None
+    except ValueError:  # no port, or a port that is not a number
+        raise LabError(t("engine.unknown_address", address=address, env=ENV)) from None
     return Engine(client, address)
 
 

@@ -8,6 +8,10 @@ process as a ``Job``, one at a time. The manager is process-wide, so a page that
 
 ``CNN_LAB_WORKERS`` sets the workers of the page's manager (default from the cores and the memory, see
 ``lab.train.pool``); ``CNN_LAB_JOBS_PER_PERSON`` how many jobs of one person may train at once (default 1).
+
+``CNN_LAB_ENGINE=dask://HOST:PORT`` hands the jobs to a cluster instead (``lab.train.engine_jobs``): in the same
+fair order, as many at once as its workers train, each as an ``EngineJob``. Jobs with Keras callbacks stay here;
+an address the lab cannot use leaves one sentence (``engine_notice``) and the jobs train here.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from pathlib import Path
 from lab import ownership
 from lab.train import fairness, pool, status
 from lab.train.config import TrainConfig
+from lab.train.engine_jobs import Cluster, EngineJob
 from lab.train.handle import JobHandle
 from lab.train.live import Job
 from lab.train.worker import WorkerSettings
 
-AnyJob = Job | JobHandle
+AnyJob = Job | JobHandle | EngineJob
+CONNECT_WAIT_S = 30.0  # how long a job submitted while the cluster connects waits to know where it trains
 
 
 class JobManager:
@@ -45,9 +51,14 @@ class JobManager:
         self._clock = 0
         self._running: list[AnyJob] = []
         self._processes: list[pool.WorkerProcess] = []
+        self._cluster = Cluster.from_environment()
+        if self._cluster is not None:
+            self._cluster.start(self._engine_tick)
 
     @property
     def capacity(self) -> int:
+        if self._cluster is not None and self._cluster.trains:
+            return self._cluster.slots()
         return max(1, self.workers)
 
     # ------------------------------------------------------------------------------------------------------------
@@ -56,7 +67,10 @@ class JobManager:
     def submit(self, config: TrainConfig) -> AnyJob:
         """Queues a job and returns it at once; it starts when its turn comes."""
         here = self.workers == 0 or bool(config.callbacks)
-        job = Job(config, manager=self) if here else JobHandle(config, manager=self)
+        if not config.callbacks and self._cluster is not None and self._cluster.ready(CONNECT_WAIT_S):
+            job = EngineJob(config, manager=self)
+        else:
+            job = Job(config, manager=self) if here else JobHandle(config, manager=self)
         with self._lock:
             self._jobs.append(job)
             self._queues.setdefault(job.owner, collections.deque()).append(job)
@@ -85,6 +99,9 @@ class JobManager:
             self._running.append(job)
             if isinstance(job, Job):
                 threading.Thread(target=self._run_here, args=(job,), name=f"lab-train-{job.id}", daemon=True).start()
+            elif isinstance(job, EngineJob):
+                if not job.start(self._cluster.engine):
+                    self._running.remove(job)
             else:
                 self._free_process().assign(job)
 
@@ -121,6 +138,16 @@ class JobManager:
     def _ended(self, job: AnyJob) -> None:
         with self._lock:
             if job in self._running:
+                self._running.remove(job)
+            self._dispatch()
+
+    def _engine_tick(self) -> None:
+        """The cluster's clock: ends the jobs it finished and starts waiting ones in the slots it has now."""
+        with self._lock:
+            remote = [job for job in self._running if isinstance(job, EngineJob)]
+        ended = [job for job in remote if job.follow()]
+        with self._lock:
+            for job in ended:
                 self._running.remove(job)
             self._dispatch()
 
@@ -205,6 +232,11 @@ class JobManager:
                 return False
             time.sleep(0.05)
 
+    def engine_notice(self, timeout: float = 0.0) -> str | None:
+        """One sentence when CNN_LAB_ENGINE is set but the lab trains on this machine instead; else None. Waits up
+        to ``timeout`` seconds for the connection to the cluster to succeed or fail."""
+        return self._cluster.problem(timeout) if self._cluster is not None else None
+
     def worker_pids(self) -> list[int]:
         """The process ids of the worker processes alive now."""
         with self._lock:
@@ -217,14 +249,17 @@ class JobManager:
         """Starts a worker process now, unless one is there: it loads TensorFlow before the first job comes. Waits
         up to ``timeout`` seconds for that; True when a worker is ready."""
         with self._lock:
-            if not self.workers:
-                return False
+            if not self.workers or (self._cluster is not None and not self._cluster.problem()):
+                return False  # no worker processes here, or the cluster trains the jobs
             live = [process for process in self._processes if not process.retired]
             process = live[0] if live else self._free_process()
         return process.ready.wait(timeout)
 
     def shutdown(self) -> None:
-        """Asks every idle worker process to exit now (a busy one exits when idle for ``idle_exit_s``)."""
+        """Asks every idle worker process to exit now (a busy one exits when idle for ``idle_exit_s``) and closes the
+        connection to the cluster (its jobs go on there)."""
+        if self._cluster is not None:
+            self._cluster.close()
         with self._lock:
             for process in self._processes:
                 if process.job is None and not process.retired:

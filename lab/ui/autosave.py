@@ -4,6 +4,9 @@
 a shared link), else the last saved workspace (a new tab, a server restart). ``save()`` runs after every page
 draw and after every editor change: it stores a changed network and dataset choice. ``show_in_address()``
 writes the choices into the address so that a reload brings back exactly this network.
+
+The saved state is the person's own (``lab.ui.identity``): another browser starts fresh, while a link still opens
+its network for anyone.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import streamlit as st
 from lab.errors import LabError
 from lab.i18n import t
 from lab.paths import data_root
+from lab.ui import identity
 from lab.workspace import Workspace, network_key
 
 RESTORED = "_ws_restored"
@@ -61,6 +65,11 @@ def _dataset_folder(name: object) -> Path | None:
     return folder if folder != root and folder.is_dir() else None
 
 
+def _own() -> Workspace:
+    """The workspace with this person's state."""
+    return Workspace(owner=identity.owner())
+
+
 def _say(kind: str, text: str) -> None:
     st.session_state.setdefault(MESSAGES, []).append((kind, text))
 
@@ -70,7 +79,7 @@ def restore(have_dataset: bool, have_network: bool) -> Restored:
     if st.session_state.get(RESTORED):
         return Restored()
     st.session_state[RESTORED] = True
-    workspace = Workspace()
+    workspace = _own()
     saved, damage = workspace.load()
     if damage:
         _say("warning", damage)
@@ -109,7 +118,7 @@ def save(spec: dict, dataset: str | None, load_params: dict | None, generation: 
     if st.session_state.get(SAVED) == mark:
         return
     replaced = st.session_state.get(SAVED_GEN) != generation  # loaded (or first seen in this session), not edited
-    workspace = Workspace()
+    workspace = _own()
     current, _ = workspace.load()
     current.dataset = folder
     current.load_params = copy.deepcopy(load_params) if load_params else None
@@ -132,7 +141,7 @@ def show_in_address(**values: str | None) -> None:
 
 def history() -> list:
     """The saved networks, newest first (``lab.workspace.Entry``)."""
-    saved, _ = Workspace().load()
+    saved, _ = _own().load()
     return saved.history
 
 

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from lab.data import samples
 from lab.errors import LabError
 from lab.i18n import language, t
 from lab.paths import data_root
+from lab.ui import identity
 
 
 def signature(folder: Path, depth: int = 2) -> tuple:
@@ -45,12 +47,14 @@ def _inspect(path: str, stamp: tuple, lang: str):
 
 
 def discover() -> list:
-    """The DatasetInfo of every dataset under the data root."""
+    """The DatasetInfo of every dataset under the data root but someone else's recorded ones."""
     root = data_root()
     if not root.is_dir():
         return []
     with st.spinner(t("ui_dataset.looking")):  # shown only when it takes a while
-        return _discover(str(root), signature(root, depth=3), language())
+        found = _discover(str(root), signature(root, depth=3), language())
+    me = identity.owner()
+    return [info for info in found if samples.visible(info.path, me)]
 
 
 def info_for(path: str | Path | None):

@@ -2,8 +2,9 @@
 
 A model is known by its file's path, modification time and size: a model file written again is loaded afresh.
 ``get`` returns the model, waiting for a load in progress or loading it now. ``preload`` loads it in a background
-thread. The newest run's model is preloaded as soon as the background import of TensorFlow ends
-(``lab.ui.tf_loader.after_import``); the pages preload a run that finishes and the run the Predict page opens on.
+thread. The model of the newest run a person may see (``lab.ownership``) is preloaded, once per person and process,
+as soon as the background import of TensorFlow ends (``lab.ui.tf_loader.after_import``); the pages preload a run
+that finishes and the run the Predict page opens on.
 At most ``LIMIT`` models are kept, the least recently asked for leaving first.
 
 The background loads follow the background import of TensorFlow: ``CNN_LAB_TF_PRELOAD=0`` turns both off, and
@@ -17,6 +18,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from lab import ownership
 from lab.paths import runs_root
 from lab.ui import tf_loader
 
@@ -35,6 +37,7 @@ class _Entry:
 _lock = threading.Lock()
 _entries: OrderedDict[tuple[str, int, int], _Entry] = OrderedDict()
 loads = 0  # model files read so far in this process
+_preloaded_for: set[str] = set()  # the people whose newest run was asked for in this process
 
 
 def enabled() -> bool:
@@ -123,20 +126,32 @@ def preload(where) -> bool:
     return True
 
 
-def newest(root=None) -> Path | None:
-    """The model file of the newest run that has one and is not training: the run the Predict page opens on."""
+def newest(root=None, viewer: str = ownership.ANYONE) -> Path | None:
+    """The model file of the newest run ``viewer`` may see that has one and is not training: the run the Predict
+    page opens on."""
     from lab.train.runs import list_runs
     from lab.train.status import ACTIVE
 
-    for info in list_runs(runs_root() if root is None else root):
+    for info in list_runs(runs_root() if root is None else root, viewer):
         if info.has_model and info.status not in ACTIVE:
             return model_path(info.path)
     return None
 
 
-def preload_newest() -> bool:
-    path = newest()
+def preload_newest(viewer: str = ownership.ANYONE) -> bool:
+    path = newest(viewer=viewer)
     return preload(path) if path is not None else False
+
+
+def preload_newest_for(viewer: str) -> None:
+    """Preloads the newest run ``viewer`` may see once TensorFlow is imported; once per person and process."""
+    if not enabled():
+        return
+    with _lock:
+        if viewer in _preloaded_for:
+            return
+        _preloaded_for.add(viewer)
+    tf_loader.after_import(lambda: preload_newest(viewer))
 
 
 def loaded(where) -> bool:
@@ -155,5 +170,3 @@ def clear() -> None:
     with _lock:
         _entries.clear()
 
-
-tf_loader.after_import(preload_newest)

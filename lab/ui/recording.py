@@ -3,6 +3,9 @@
 The dataset and class being recorded into are the session's, kept here under keys of their own, so every input and
 the My samples page show the same choice. Saving happens in button callbacks and before the camera is drawn, so
 the counts a run draws already include what it saved.
+
+A person records into the datasets they made (and those that belong to everyone): someone else's recorded datasets
+are in none of the lists here (``lab.data.samples.visible``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from lab.data import samples
 from lab.errors import LabError
 from lab.i18n import t
 from lab.paths import data_root
-from lab.ui import data_folders
+from lab.ui import data_folders, identity
 
 DATASET = "_record_dataset"  # name of the recorded dataset chosen
 CLASS = "_record_class"      # class chosen in it
@@ -35,6 +38,11 @@ class Message:
 def say(kind: str, text: str) -> None:
     """Keeps the latest word on recording, shown under the controls (and after a rerun)."""
     st.session_state[MESSAGE] = Message(kind, text)
+
+
+def own_datasets() -> list[str]:
+    """The recorded datasets this person may record into."""
+    return samples.recorded_datasets(viewer=identity.owner())
 
 
 def chosen_dataset(names: list[str]) -> str | None:
@@ -69,7 +77,7 @@ def dataset_picker(key: str, names: list[str]) -> str | None:
 def panel(where: str) -> tuple[str, str] | None:
     """The "Add to my dataset" controls: dataset, class, new ones; returns (dataset, class) or None."""
     st.markdown(f"**{t('ui_recording.title')}**")
-    names = samples.recorded_datasets()
+    names = own_datasets()
     if not names:
         st.caption(t("ui_recording.none_yet"))
         new_dataset_form(where)
@@ -155,7 +163,7 @@ def new_class_form(where: str, dataset: str) -> None:
 
 def _add_class(dataset: str, key: str) -> None:
     try:
-        path = samples.add_class(dataset, st.session_state.get(key))
+        path = samples.add_class(dataset, st.session_state.get(key), viewer=identity.owner())
     except LabError as error:
         say("error", str(error))
         return
@@ -174,7 +182,8 @@ def source_datasets() -> list[str]:
                          key=lambda p: p.name.lower())
     except OSError:
         return []
-    return [folder.name for folder in folders if is_dataset(folder)]
+    me = identity.owner()
+    return [folder.name for folder in folders if is_dataset(folder) and samples.visible(folder, me)]
 
 
 def new_dataset_form(where: str) -> None:
@@ -191,7 +200,7 @@ def _create(key: str) -> None:
     source = st.session_state.get(f"{key}_from") or None
     try:
         classes = samples.classes_of(data_root() / source) if source else []
-        path = samples.new_dataset(st.session_state.get(key), classes, source=source)
+        path = samples.new_dataset(st.session_state.get(key), classes, source=source, owner=identity.owner())
     except LabError as error:
         say("error", str(error))
         return
@@ -238,7 +247,7 @@ def save(target: tuple[str, str], picture, crop=None, sample_id: str | None = No
     """Saves one sample into ``target`` and says what was saved (or why not)."""
     dataset, cls = target
     try:
-        saved = samples.add_sample(dataset, cls, picture, crop=crop, sample_id=sample_id)
+        saved = samples.add_sample(dataset, cls, picture, crop=crop, sample_id=sample_id, viewer=identity.owner())
     except LabError as error:
         say("error", str(error))
         return None

@@ -1,7 +1,8 @@
 """My samples page: the datasets a person recorded, the samples per class, and every sample to look at and delete.
 
 Recording itself happens next to the Predict inputs (`lab.ui.recording`); this page shows what is on disk, so a
-reload or a restarted server shows exactly what was saved.
+reload or a restarted server shows exactly what was saved. It lists only the datasets this person may change (their
+own and everyone's), so every delete button here is one the core accepts.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ FEW = 1  # a class with this many samples or fewer is said to need more
 def render() -> None:
     st.title(t("ui_samples.title"))
     st.caption(t("ui_samples.intro", folder=f"Data/…/{recorded.SPLIT}/…/"))
-    names = recorded.recorded_datasets()
+    names = recording.own_datasets()
     if not names:
         st.info(t("ui_samples.none"))
         with st.container(border=True):
@@ -184,7 +185,7 @@ def _browse(dataset: str, counts: dict[str, int]) -> None:
 
 def _delete(dataset: str, cls: str, name: str) -> None:
     try:
-        st.session_state[UNDO] = recorded.delete_sample(dataset, cls, name)
+        st.session_state[UNDO] = recorded.delete_sample(dataset, cls, name, viewer=identity.owner())
     except LabError as error:
         recording.say("error", str(error))
         return
@@ -202,7 +203,7 @@ def _undo_offer() -> None:
 def _undo(deleted) -> None:
     st.session_state.pop(UNDO, None)
     try:
-        recorded.restore_sample(deleted)
+        recorded.restore_sample(deleted, viewer=identity.owner())
     except LabError as error:
         recording.say("error", str(error))
         return
@@ -212,7 +213,7 @@ def _undo(deleted) -> None:
 
 def _remove_class(dataset: str, cls: str) -> None:
     try:
-        recorded.remove_class(dataset, cls)
+        recorded.remove_class(dataset, cls, viewer=identity.owner())
     except LabError as error:
         recording.say("error", str(error))
         return

@@ -360,6 +360,9 @@ def job_view(job) -> None:
 
 def render() -> None:
     st.title(t("ui_session.page.train"))
+    notice = _manager().engine_notice()  # CNN_LAB_ENGINE names a cluster the lab cannot use
+    if notice:
+        st.warning(notice, icon=":material/lan:")
     # Whichever page a person opens first, training starts from a dataset and a network that fit each other.
     session.ensure_dataset()
     dataset = session.dataset()
