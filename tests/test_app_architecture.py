@@ -420,7 +420,7 @@ def test_padding_page_shows_both_outputs_and_queues_twin_trainings(tmp_path, mon
             submitted.append(config)
             return types.SimpleNamespace(id=f"job-{len(submitted)}")
 
-        def get(self, job_id):
+        def get(self, job_id, viewer=None):
             return types.SimpleNamespace(id=job_id, snapshot=lambda: Snapshot(status="queued"))
 
     monkeypatch.setattr(job, "manager", lambda: FakeManager())
