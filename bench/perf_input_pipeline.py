@@ -3,8 +3,10 @@
 Real data (Sign Language MNIST, 7,172 PNGs of 28x28, 24 classes), the same model (the ``recommended`` preset),
 batch size 32, an 80/20 split with the same seed, ``model.fit`` with no callbacks. The notes' pipeline is
 ``keras.utils.image_dataset_from_directory(..., validation_split=0.2, subset="both")`` as it comes: no cache,
-no prefetch, so every epoch decodes every PNG again. The lab's is ``lab.data.load`` (decoded once, kept in
-memory when it fits, shuffled and batched from there, prefetched).
+no prefetch, so every epoch decodes every PNG again, and one batch per call in float32. The lab's is
+``lab.data.load`` (decoded once, kept in memory when it fits, shuffled and batched from there, prefetched) with the
+model trained as the lab's job trains it: several batches per call and the precision the job picks on this machine
+(``lab.speed``: mixed_bfloat16 on a CPU with bfloat16 instructions, else float32).
 
 Epoch time is taken from the second epoch on (the first one traces the model and, for the lab, nothing else:
 the decoding happens in ``load``, whose one-time cost is printed separately). The two pipelines alternate,
@@ -12,11 +14,11 @@ in one process, several rounds; each round gives a ratio (the lab's median epoch
 and the figure is the median of those ratios with their min-max.
 
 Where an epoch goes (full runs): every round also trains the lab's model on its in-memory data with one batch
-per call, with the whole epoch in one call (no per-batch dispatch at all), in mixed_bfloat16, and in both, each
-against the notes' epoch of the same round; then each pipeline is read alone (no model), and the model runs alone
-on one batch held in memory.
+per call, with the whole epoch in one call (no per-batch dispatch at all) and, where the job picks another
+precision, in float32, each against the notes' epoch of the same round; then each pipeline is read alone (no
+model), and the model runs alone on one batch held in memory.
 
-    .venv/bin/python bench/perf_input_pipeline.py           # 5 rounds of 6 kinds x 3 epochs (about 5 minutes)
+    .venv/bin/python bench/perf_input_pipeline.py           # 5 rounds of 5 kinds x 3 epochs (about 5 minutes)
     .venv/bin/python bench/perf_input_pipeline.py --quick   # 2 rounds of the two pipelines x 2 epochs
 """
 
@@ -44,8 +46,8 @@ def main() -> int:
 
     import keras
 
-    from lab import presets
-    from lab.build import build_model
+    from lab import presets, speed
+    from lab.build import build_model, device_kind
     from lab.data import load
     from lab.train.job import auto_steps_per_execution
 
@@ -84,15 +86,17 @@ def main() -> int:
         return setup, epoch_times
 
     # Besides the two pipelines, where the lab's epoch goes: its model on its in-memory data with one batch per
-    # call, with the whole epoch in one call (no per-batch dispatch at all), in mixed_bfloat16, and both. Each round
-    # runs every kind (in a rotating order), so each compares with the notes' epoch of the same moment.
+    # call, with the whole epoch in one call (no per-batch dispatch at all), and in float32. Each round runs every
+    # kind (in a rotating order), so each compares with the notes' epoch of the same moment.
     n_batches = int(lab_pipeline()[0].cardinality())
-    kinds = {"notes": (notes_pipeline, {}), "lab": (lab_pipeline, {}),
-             "lab, one batch per call": (lab_pipeline, {"steps": 1}),
-             f"lab, the whole epoch ({n_batches} batches) in one call": (lab_pipeline, {"steps": n_batches}),
-             "lab, mixed_bfloat16": (lab_pipeline, {"precision": "mixed_bfloat16"}),
-             "lab, mixed_bfloat16, the whole epoch in one call": (lab_pipeline, {"precision": "mixed_bfloat16",
-                                                                                  "steps": n_batches})}
+    job_precision = speed.choose_precision(speed.AUTO, device_kind(), speed.cpu_has_bfloat16()).policy
+    print(f"the job trains here in {job_precision}, {auto_steps_per_execution(n_batches)} batches per call")
+    kinds = {"notes": (notes_pipeline, {}), "lab": (lab_pipeline, {"precision": job_precision}),
+             "lab, one batch per call": (lab_pipeline, {"precision": job_precision, "steps": 1}),
+             f"lab, the whole epoch ({n_batches} batches) in one call": (lab_pipeline, {"precision": job_precision,
+                                                                                       "steps": n_batches})}
+    if job_precision != "float32":
+        kinds["lab, float32"] = (lab_pipeline, {"precision": "float32"})
     if args.quick:
         kinds = {name: kinds[name] for name in ("notes", "lab")}
     setups = {k: [] for k in kinds}
@@ -152,8 +156,8 @@ def main() -> int:
         model_only.extend(b - a for a, b in zip(timer.marks[1:], timer.marks[2:]))
     notes_epoch = median(steady["notes"])
     print(f"one epoch's {batches} batches read with no model: notes {notes_read:.2f}s, lab {lab_read:.2f}s; "
-          f"the model alone on a batch held in memory, one batch per call: {median(model_only):.2f}s per epoch "
-          f"({median(model_only) / notes_epoch:.3f} of the notes' median epoch)")
+          f"the model alone (float32) on a batch held in memory, one batch per call: "
+          f"{median(model_only):.2f}s an epoch ({median(model_only) / notes_epoch:.3f} of the notes' median epoch)")
     best_kind = min((k for k in kinds if k != "notes"), key=lambda k: median(ratios[k]))
     best = median(ratios[best_kind])
     first_plus_setup = (median(setups["lab"]) + median(firsts["lab"])) / (
