@@ -1,7 +1,8 @@
 """Digits 0-9 as pen strokes a person might draw on the Predict page's canvas, in two hands.
 
 Each digit is a list of strokes; each stroke a list of (x, y) points in a unit box (x to the right, y downwards).
-``polyline`` turns a stroke into the dense mouse path that ``draw`` sends to Chromium.
+``polyline`` turns a stroke into the dense mouse path that ``draw`` sends to Chromium (bench/perf_first_minute.py);
+``canvas_pictures`` draws them as the canvas would, without a browser (bench/sample_digits_accuracy.py).
 """
 
 from __future__ import annotations

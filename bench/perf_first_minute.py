@@ -10,10 +10,11 @@ CNN_LAB_WORKSPACE folders, as on a first run, and does what a newcomer does, wit
 4. draws a digit on the canvas with the mouse and waits for the guess on screen.
 
 The total is from opening the page to that first guess. The parts: the page drawn, the digits made (the progress
-bar says done), the rest of the Dataset page, Start pressed,
-the run finished (inside it, from the run's own record: load and build, the epochs, the scoring), the first guess.
-Then the same page reads 20 drawn digits (0-9 in two hands, ``bench/_drawn_digits.py``): how many it reads right
-is the model's figure on drawings, the one no speed-up may lower.
+bar says done), the rest of the Dataset page, Train opened and Start pressed, Start to the end of the run (split,
+from the run's own record, into waiting for a training worker, the job itself: load and build, the epochs, the
+scoring; and the page noticing the end), and the first guess. Then the same page reads 20 drawn digits (0-9 in two
+hands, ``bench/_drawn_digits.py``): how many it reads right is the model's figure on drawings, the one no speed-up
+may lower.
 
     .venv/bin/python bench/perf_first_minute.py             # 5 rounds (about 6-8 minutes)
     .venv/bin/python bench/perf_first_minute.py --quick     # 1 round
