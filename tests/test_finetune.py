@@ -137,3 +137,14 @@ def test_lab_train_from_a_run_on_the_command_line(base, tmp_path):
     both = subprocess.run([sys.executable, "-m", "lab", "train", "--data", str(data), "--from", str(run), "--spec",
                            "recommended"], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert both.returncode == 2 and "not both" in both.stderr and "Traceback" not in both.stderr
+
+
+def test_every_kind_of_job_names_a_fine_tune_after_its_starting_run_before_it_starts(tmp_path):
+    from lab.train.engine_jobs import EngineJob
+    from lab.train.handle import JobHandle
+
+    config = TrainConfig(str(tmp_path), None, from_run=str(tmp_path / "20261127-101500-squares"),
+                         runs_root=str(tmp_path / "runs"))
+    names = {kind.__name__: kind(config).name for kind in (Job, JobHandle, EngineJob)}
+    assert set(names.values()) == {Job(config).name}, names
+    assert "20261127-101500-squares" in names["JobHandle"] and names["JobHandle"] != "None"

@@ -26,7 +26,7 @@ from lab.errors import LabError
 from lab.i18n import t
 from lab.train import engines, runs, status
 from lab.train.config import TrainConfig
-from lab.train.live import Job, new_job_id
+from lab.train.live import job_name, new_job_id
 from lab.train.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class EngineJob:
         self.owner = config.owner
         self.shared = False
         self.submitted = time.time()
-        self.name = Job(config).name
+        self.name = job_name(config)
         self.status = status.QUEUED
         self.node: str | None = None  # "host:pid" of the worker that trained it, once done
         self._manager = manager

@@ -19,7 +19,7 @@ from lab import ownership
 from lab.i18n import t
 from lab.train import runs, status
 from lab.train.config import TrainConfig
-from lab.train.live import insert_batch_row, new_job_id
+from lab.train.live import insert_batch_row, job_name, new_job_id
 from lab.train.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class JobHandle:
         self.worker_pid: int | None = None
         self._stop_asked = False
         self.status = status.QUEUED
-        self.name = config.name or (config.spec.get("name") if isinstance(config.spec, dict) else str(config.spec))
+        self.name = job_name(config)
         self.epoch = 0
         self.batch = 0
         self.batches: int | None = None

@@ -48,8 +48,11 @@ def insert_batch_row(log: list[dict], entry: dict) -> None:
     log.insert(at, entry) if at < len(log) else log.append(entry)
 
 
-def _display_name(config: TrainConfig) -> str | None:
-    """The spec's name, a preset's or file's; for a fine-tune, its run's folder until the job reads the run."""
+def job_name(config: TrainConfig) -> str | None:
+    """The run's name as asked, else the spec's, a preset's or file's; for a fine-tune, its run's folder until the
+    job reads the run."""
+    if config.name:
+        return config.name
     if isinstance(config.spec, dict):
         return config.spec.get("name")
     if config.spec is None and config.from_run:
@@ -92,7 +95,7 @@ class Job:
         self.metrics: dict | None = None
         self.best: dict | None = None
         self.class_names: list[str] = []
-        self.name = config.name or _display_name(config)
+        self.name = job_name(config)
         self.model = None
         self.checkpoint = None  # the AtomicCheckpoint, once training has started
         self._num_classes = 2
