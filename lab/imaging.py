@@ -144,6 +144,13 @@ def to_8bit(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def clamped_box(crop, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A crop (left, top, right, bottom, any numbers) rounded to whole pixels and kept inside an image of ``size``;
+    its width or height is 0 or less when it lies outside the image."""
+    left, top, right, bottom = (int(round(value)) for value in crop)
+    return max(0, left), max(0, top), min(size[0], right), min(size[1], bottom)
+
+
 def is_gray(image: Image.Image) -> bool:
     """True when the image has one channel, or three equal ones (R = G = B everywhere)."""
     if image.mode == "L":

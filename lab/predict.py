@@ -110,9 +110,7 @@ def prepare(image, preprocessing: dict, invert="auto", crop=None, source: str | 
         steps.append((t("predict.step.upright"), oriented))
     image = oriented
     if crop is not None:
-        left, top, right, bottom = (int(round(v)) for v in crop)
-        left, top = max(0, left), max(0, top)
-        right, bottom = min(image.width, right), min(image.height, bottom)
+        left, top, right, bottom = imaging.clamped_box(crop, image.size)
         if right - left < 2 or bottom - top < 2:
             raise LabError(t("predict.crop_empty"))
         image = image.crop((left, top, right, bottom))

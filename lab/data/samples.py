@@ -306,9 +306,7 @@ def captured(image, crop=None, name: str | None = None) -> Image.Image:
     picture = open_image(image, name)
     picture = ImageOps.exif_transpose(picture) or picture
     if crop is not None:
-        left, top, right, bottom = (int(round(value)) for value in crop)
-        left, top = max(0, left), max(0, top)
-        right, bottom = min(picture.width, right), min(picture.height, bottom)
+        left, top, right, bottom = imaging.clamped_box(crop, picture.size)
         if right - left < 1 or bottom - top < 1:
             raise LabError(t("samples.crop_outside"))
         picture = picture.crop((left, top, right, bottom))
