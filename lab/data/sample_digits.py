@@ -32,7 +32,7 @@ NAME = "sketch-digits"
 CLASSES = [str(d) for d in range(10)]
 TRAIN_PER_CLASS = 500
 TEST_PER_CLASS = 100
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 METADATA_FILE = "dataset.json"
 
 _RENDER = 112  # render canvas side, 4x the final 28
@@ -296,8 +296,29 @@ def _one(rng: np.random.Generator):
     return strokes
 
 
+def _five(rng: np.random.Generator):
+    stem_x = rng.uniform(0.12, 0.38)
+    waist = (stem_x + rng.uniform(-0.08, 0.04), rng.uniform(0.32, 0.52))
+    bar_end = (rng.uniform(0.6, 0.98), rng.uniform(-0.04, 0.06))
+    reach = rng.uniform(0.72, 0.95)  # how far right the belly swells
+    belly = [
+        waist,
+        ((waist[0] + reach) / 2, waist[1] - rng.uniform(0.02, 0.1)),
+        (reach, (waist[1] + 1.0) / 2 + rng.uniform(-0.05, 0.05)),
+        ((reach + 0.3) / 2, 1.0),
+        (rng.uniform(0.05, 0.35), rng.uniform(0.78, 0.95)),
+    ]
+    stem = [(stem_x, 0.0), waist]
+    order = rng.random()
+    if order < 0.5:  # the bar first, then the stem and the belly
+        return [[[(stem_x, 0.0), bar_end]], [stem, belly]]
+    if order < 0.8:  # one stroke: the bar from the right, down the stem, round the belly
+        return [[[bar_end, (stem_x, 0.0)], stem, belly]]
+    return [[stem, belly], [[(stem_x + rng.uniform(-0.02, 0.06), 0.0), bar_end]]]
+
+
 def _seven(rng: np.random.Generator):
-    left = rng.uniform(0.0, 0.2)
+    left = rng.uniform(0.0, 0.2) if rng.random() < 0.7 else rng.uniform(0.2, 0.45)
     right = rng.uniform(0.8, 1.0)
     top = [(left, rng.uniform(-0.04, 0.06)), (right, 0.0)]
     if rng.random() < 0.25:  # the bar bows upwards
@@ -309,7 +330,7 @@ def _seven(rng: np.random.Generator):
         mid_x = (right + foot_x) / 2 + rng.uniform(-0.12, 0.12)
         stem = [(right, 0.0), (mid_x, 0.5), (foot_x, 1.0)]
     stroke = [top, stem]
-    if rng.random() < 0.25:  # a short downward hook where the pen starts
+    if rng.random() < 0.08:  # a short downward hook where the pen starts
         stroke.insert(0, [(left - 0.02, rng.uniform(0.12, 0.25)), top[0]])
     strokes = [stroke]
     if rng.random() < 0.45:  # the crossbar through the middle of the stem
@@ -350,7 +371,34 @@ def _eight(rng: np.random.Generator):
     return [[points]]
 
 
-BUILDERS = {"1": _one, "7": _seven, "8": _eight}
+def _two(rng: np.random.Generator):
+    start = (rng.uniform(0.05, 0.25), rng.uniform(0.12, 0.38))
+    top = (rng.uniform(0.4, 0.55), rng.uniform(-0.02, 0.04))
+    shoulder = (rng.uniform(0.75, 0.95), rng.uniform(0.15, 0.35))
+    corner = (rng.uniform(0.02, 0.2), rng.uniform(0.92, 1.0))
+    end = (rng.uniform(0.45, 1.0), rng.uniform(0.88, 1.02))
+    if rng.random() < 0.2:  # a straight diagonal from a sharp top right: the Z-like 2
+        head = [start, top, (shoulder[0], shoulder[1] - 0.05)]
+        stroke = [head, [head[-1], corner]]
+    else:  # a curved neck, bowed outwards a little or a lot
+        bow = rng.uniform(0.0, 0.2)
+        neck = (0.5 + bow * 0.5, 0.62 - bow * 0.3)
+        stroke = [[start, top, shoulder, neck, corner]]
+    style = rng.random()
+    if style < 0.35:  # a small loop where the neck meets the base
+        size = rng.uniform(0.05, 0.11)
+        x, y = corner
+        loop = [corner, (x - size * 0.5, y - size * 0.8), (x + size * 0.3, y - size * 1.3),
+                (x + size * 1.1, y - size * 0.3), (x + size * 2.4, y + 0.02), end]
+        stroke[-1] = stroke[-1] + loop[1:]
+    elif style < 0.55:  # a wavy base
+        stroke.append([corner, (corner[0] + 0.15, corner[1] - 0.08), (0.45, corner[1] - 0.04), end])
+    else:  # a sharp corner and a straight base
+        stroke.append([corner, end])
+    return [stroke]
+
+
+BUILDERS = {"1": _one, "2": _two, "5": _five, "7": _seven, "8": _eight}
 BUILT_SHARE = 0.6  # share of these digits that come from the builders instead of the fixed templates
 
 
@@ -400,12 +448,12 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
         variants = TEMPLATES[digit]
         template = variants[int(rng.integers(len(variants)))]
 
-    jitter = rng.uniform(0.02, 0.055)
-    angle = math.radians(rng.normal(0.0, 7.0))
-    slant = rng.normal(0.12, 0.15)
-    sx = rng.uniform(0.55, 1.2) * (1.0 if digit != "1" else rng.uniform(0.6, 1.6))
+    jitter = rng.uniform(*JITTER)
+    angle = math.radians(rng.normal(0.0, ROTATION_SD))
+    slant = rng.normal(*SLANT)
+    sx = rng.uniform(*WIDTH) * (1.0 if digit != "1" else rng.uniform(0.6, 1.6))
     sy = rng.uniform(0.9, 1.1)
-    grid = rng.normal(0.0, rng.uniform(0.02, 0.06), size=(4, 4, 2))
+    grid = rng.normal(0.0, rng.uniform(*ELASTIC), size=(4, 4, 2))
     cos_a, sin_a = math.cos(angle), math.sin(angle)
 
     strokes = []
@@ -453,7 +501,7 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
         radii = radii * (taper + (1 - taper) * np.clip(ends, 0, 1))
         for box in np.stack([xs - radii, ys - radii, xs + radii, ys + radii], axis=1).tolist():
             draw.ellipse(box, fill=255)
-    if rng.random() < 0.3:
+    if rng.random() < BLUR_SHARE:
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 3.0)))
         image = image.point(_stretch_table(image.getextrema()[1]))
     out = imaging.mnist_normalize(np.asarray(image), threshold=8)
@@ -464,7 +512,13 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-LOW_RES_SHARE = 0.3
+LOW_RES_SHARE = 0.1
+BLUR_SHARE = 0.1
+ROTATION_SD = 10.0
+SLANT = (0.15, 0.22)
+WIDTH = (0.65, 1.3)
+JITTER = (0.03, 0.11)
+ELASTIC = (0.04, 0.12)
 
 
 def _low_resolution(out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
