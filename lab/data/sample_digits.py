@@ -317,6 +317,20 @@ def _five(rng: np.random.Generator):
     return [[stem, belly], [[(stem_x + rng.uniform(-0.02, 0.06), 0.0), bar_end]]]
 
 
+def _six(rng: np.random.Generator):
+    loop_top = rng.uniform(0.4, 0.66)  # a small loop low down, or a big one reaching the middle
+    half = rng.uniform(0.18, 0.32)  # the loop's half-width
+    cx = rng.uniform(0.42, 0.55)
+    cy = (loop_top + 1.0) / 2
+    ry = (1.0 - loop_top) / 2
+    start = (rng.uniform(0.5, 0.8), rng.uniform(-0.02, 0.08))
+    bow = rng.uniform(-0.06, 0.12)  # the back: straight, or bowed out to the left
+    back = [start, ((start[0] + cx - half) / 2 - bow, loop_top * 0.55), (cx - half, cy)]
+    sweep = rng.uniform(280, 370)  # down, round and up: the loop stops short of the back, meets it, or crosses it
+    loop = _arc(cx, cy, half, ry, 180, 180 - sweep, 11)
+    return [[back[:-1] + loop]]
+
+
 def _seven(rng: np.random.Generator):
     left = rng.uniform(0.0, 0.2) if rng.random() < 0.7 else rng.uniform(0.2, 0.45)
     right = rng.uniform(0.8, 1.0)
@@ -344,8 +358,8 @@ def _seven(rng: np.random.Generator):
 def _eight(rng: np.random.Generator):
     cx = 0.5
     waist = rng.uniform(0.36, 0.55)  # where the loops meet: a small upper loop sits higher
-    upper = rng.uniform(0.18, 0.36)  # half-widths of the loops
-    lower = rng.uniform(max(upper, 0.24), 0.42)
+    upper = rng.uniform(0.13, 0.36)  # half-widths of the loops
+    lower = rng.uniform(max(upper, 0.2), 0.42)
     tilt = rng.normal(0.0, 0.05)  # the upper loop leans left or right of the lower one
     if rng.random() < 0.35:  # two separate loops, stacked
         ry_top, ry_bottom = waist / 2, (1.0 - waist) / 2
@@ -398,7 +412,7 @@ def _two(rng: np.random.Generator):
     return [stroke]
 
 
-BUILDERS = {"1": _one, "2": _two, "5": _five, "7": _seven, "8": _eight}
+BUILDERS = {"1": _one, "2": _two, "5": _five, "6": _six, "7": _seven, "8": _eight}
 BUILT_SHARE = 0.6  # share of these digits that come from the builders instead of the fixed templates
 
 
@@ -462,7 +476,7 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
         shared_end = None
         for segment in stroke:
             pts = np.asarray(segment, dtype=np.float64).copy()
-            noise = rng.normal(0.0, jitter, size=pts.shape)
+            noise = rng.normal(0.0, jitter * min(1.0, (POINTS_AT_FULL_JITTER / len(pts)) ** 0.5), size=pts.shape)
             if shared_end is not None:
                 noise[0] = shared_end  # keep the corner joined to the previous segment
             shared_end = noise[-1]
@@ -479,7 +493,7 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
     # Pen radius at 4x (the digit is about 80 px tall): mostly medium, some fine pens (a thin brush on
     # the drawing canvas), some markers.
     kind = rng.random()
-    pen = rng.uniform(1.0, 2.6) if kind < 0.1 else rng.uniform(2.6, 7.5) if kind < 0.8 else rng.uniform(7.5, 11.0)
+    pen = next(rng.uniform(*radii) for share, radii in PENS if kind < share)
     image = Image.new("L", (_RENDER, _RENDER), 0)
     draw = ImageDraw.Draw(image)
     scale = 80.0
@@ -513,11 +527,13 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
 
 
 LOW_RES_SHARE = 0.1
+POINTS_AT_FULL_JITTER = 5  # segments with more control points (arcs, loops) get proportionally less jitter
+PENS = ((0.1, (1.0, 2.6)), (0.8, (2.6, 7.5)), (1.0, (7.5, 11.0)))  # (cumulative share, radius range at 4x)
 BLUR_SHARE = 0.1
 ROTATION_SD = 10.0
 SLANT = (0.15, 0.22)
 WIDTH = (0.65, 1.3)
-JITTER = (0.03, 0.11)
+JITTER = (0.04, 0.13)
 ELASTIC = (0.04, 0.12)
 
 
