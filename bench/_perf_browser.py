@@ -126,3 +126,10 @@ def wait_idle(page, timeout: float = 60_000) -> None:
         "() => !document.querySelector('[data-testid=stStatusWidget]') || "
         "!document.querySelector('[data-testid=stStatusWidget]').innerText.toLowerCase().includes('running')",
         timeout=timeout)
+
+
+def show_failure(page, server, name: str) -> None:
+    """Keep a screenshot of the page of a failed round and say where it and the server's log are."""
+    shot = Path(tempfile.gettempdir()) / f"{name}-failure.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"the round failed; the page is in {shot}, the server's log in {server.log.name}")

@@ -115,7 +115,7 @@ def _run_record(runs: Path, started_at: float, shown_at: float) -> dict:
 
 
 def one_round(context, repo: Path, read_all: bool, digits_only: bool = False) -> dict:
-    from _perf_browser import Server
+    from _perf_browser import Server, show_failure
 
     tmp = Path(tempfile.mkdtemp(prefix="perf-first-minute-"))
     server = Server(tmp / "Data", tmp / "runs", workspace_dir=tmp / "workspace", repo=repo)
@@ -164,9 +164,7 @@ def one_round(context, repo: Path, read_all: bool, digits_only: bool = False) ->
         out["right"] = sum(digit == label for _, digit, label in read)
         return out
     except Exception:
-        shot = Path(tempfile.gettempdir()) / "perf-first-minute-failure.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"the round failed; the page is in {shot}, the server's log in {server.log.name}")
+        show_failure(page, server, "perf-first-minute")
         raise
     finally:
         page.close()

@@ -106,7 +106,7 @@ def _wait_for_tensorflow(server, timeout: float = 60) -> None:
 
 
 def one_round(base: Path, context) -> dict:
-    from _perf_browser import Server, wait_idle
+    from _perf_browser import Server, show_failure, wait_idle
 
     tmp = Path(tempfile.mkdtemp(prefix="perf-record-to-guess-"))
     data, runs = tmp / "Data", tmp / "runs"
@@ -166,9 +166,7 @@ def one_round(base: Path, context) -> dict:
         out["training"] = out["to_start"] + out["train"]
         return out
     except Exception:
-        shot = Path(tempfile.gettempdir()) / "perf-record-to-guess-failure.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"the round failed; the page is in {shot}, the server's log in {server.log.name}")
+        show_failure(page, server, "perf-record-to-guess")
         raise
     finally:
         page.close()
