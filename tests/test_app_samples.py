@@ -263,6 +263,41 @@ def test_a_burst_is_saved_as_it_arrives_into_the_class_it_was_taken_for(letters)
     assert len(files_in(folder)) == 3
 
 
+def test_each_new_sample_starts_a_training_worker_loading_and_a_repeat_does_not(letters, monkeypatch):
+    from lab.ui import tf_loader
+
+    calls = []
+    monkeypatch.setattr(tf_loader, "prewarm_training", lambda: calls.append(1))
+    at = page("predict")
+    at.radio(key="predict_source").set_value("webcam").run()
+    target = {"dataset": "letters", "cls": "square"}
+    at.session_state["predict_webcam"] = {"shots": [shot(n, target, index=n, total=3) for n in (1, 2)]}
+    at.run()
+    assert len(calls) == 2
+    at.session_state["predict_webcam"] = {"shots": [shot(2, target, index=2, total=3)]}
+    at.run()  # the same snapshot again: kept once, nothing new to train on
+    assert len(calls) == 2
+
+
+def test_the_worker_is_warmed_only_where_tensorflow_may_load_in_the_background(monkeypatch):
+    import lab.train.job
+    from lab.ui import tf_loader
+
+    warmed = []
+
+    class Manager:
+        def prewarm(self):
+            warmed.append(1)
+
+    monkeypatch.setattr(lab.train.job, "manager", lambda: Manager())
+    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "0")
+    tf_loader.prewarm_training()
+    assert warmed == []
+    monkeypatch.setenv("CNN_LAB_TF_PRELOAD", "1")
+    tf_loader.prewarm_training()
+    assert warmed == [1]
+
+
 def test_a_burst_interrupted_by_a_reload_keeps_every_snapshot_already_sent(letters):
     at = page("predict")
     at.radio(key="predict_source").set_value("webcam").run()

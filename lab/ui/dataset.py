@@ -98,14 +98,6 @@ def make_sample_digits(place) -> Path | None:
     return Path(path)
 
 
-def _prewarm_training() -> None:
-    """A first visit trains next: a training worker loads TensorFlow while the digits are drawn."""
-    if tf_loader.enabled():
-        from lab.train.job import manager
-
-        manager().prewarm()
-
-
 def safe_name(name: str) -> str:
     name = name.strip()
     if not NAME_PATTERN.match(name) or name in (".", ".."):
@@ -427,7 +419,7 @@ def render() -> None:
     datasets = data_folders.discover()
     if not datasets and not st.session_state.get(AUTOGEN_TRIED):
         st.session_state[AUTOGEN_TRIED] = True
-        _prewarm_training()
+        tf_loader.prewarm_training()  # a first visit trains next: a worker loads TensorFlow while the digits are drawn
         path = make_sample_digits(messages)
         if path is not None:
             choose(str(path))

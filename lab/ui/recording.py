@@ -19,7 +19,7 @@ from lab.data import samples
 from lab.errors import LabError
 from lab.i18n import t
 from lab.paths import data_root
-from lab.ui import data_folders, identity
+from lab.ui import data_folders, identity, tf_loader
 
 DATASET = "_record_dataset"  # name of the recorded dataset chosen
 CLASS = "_record_class"      # class chosen in it
@@ -257,6 +257,7 @@ def save(target: tuple[str, str], picture, crop=None, sample_id: str | None = No
         words = "ui_recording.saved_small" if saved.small else "ui_recording.saved"
         say("success", t(words, name=saved.path.name, cls=saved.path.parent.name, width=saved.width,
                          height=saved.height, minimum=samples.RECOMMENDED_SIDE))
+        tf_loader.prewarm_training()  # recording leads to fine-tuning: a worker is ready by then
     return saved
 
 

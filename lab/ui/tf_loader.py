@@ -156,3 +156,12 @@ def wait(timeout: float | None = None):
     if _error is not None:
         raise _error
     return sys.modules["tensorflow"]
+
+
+def prewarm_training() -> None:
+    """Someone is about to train (a first visit, or samples being recorded): a training worker starts loading
+    TensorFlow now, so that Start trains at once. Nothing when the background import is off."""
+    if enabled():
+        from lab.train.job import manager
+
+        manager().prewarm()
