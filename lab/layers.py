@@ -248,7 +248,8 @@ def sliding_types() -> tuple[str, ...]:
 def layer_label(index: int, layer: dict) -> str:
     """How a sentence names a layer: "Layer 3 (Conv2D)"."""
     kind = layer.get("type", "?")
-    return t("layers.label", index=index, type=kind if isinstance(kind, str) and len(kind) <= 40 else show(kind, 40))
+    plain = isinstance(kind, str) and len(kind) <= 40 and kind.isprintable()
+    return t("layers.label", index=index, type=kind if plain else show(kind, 40))
 
 
 def new_layer(layer_type: str) -> dict:

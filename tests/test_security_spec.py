@@ -542,6 +542,17 @@ def argument_changes(draw):
     return spec
 
 
+@pytest.mark.parametrize("kind", ["\n", "Conv2D\n", "\x1b[31m", "tab\there"])
+def test_a_layer_type_with_control_characters_is_named_on_one_line(kind):
+    spec = {"name": "x", "input_shape": [28, 28, 1],
+            "layers": [{"type": "Flatten"}, {"type": kind}, {"type": "Dense", "units": 10, "activation": "softmax"}],
+            "compile": {"optimizer": {"name": "adam", "learning_rate": 0.001},
+                        "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}}
+    messages = [problem.message for problem in check(spec).errors]
+    assert any("unknown layer type" in message for message in messages), messages
+    assert all(message.isprintable() for message in messages), messages
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_specs(json_values))
 def test_check_never_raises_on_any_json_anywhere(spec):
