@@ -1,8 +1,9 @@
 """The built-in dataset: handwritten-looking digits 0-9, generated offline from a seed.
 
-Each digit is drawn from one of a few hand-made stroke templates (the ways people write it). Every
-sample then gets its own hand: the control points wander, the pen slants, rotates and stretches the
-digit, a smooth random displacement field bends the strokes (elastic distortion), and the pen's
+Each digit follows one of a few hand-made stroke templates, or is built from random choices of the
+ways people write it (a loop or a corner, an open or a closed top). Every sample then gets its own
+hand: the control points wander, the pen slants, rotates and stretches the digit, two smooth random
+displacement fields, a broad and a fine one, bend the strokes (elastic distortion), and the pen's
 thickness varies along the stroke. Strokes are rendered at four times the final resolution and
 brought to 28x28 the MNIST way by `lab.imaging.mnist_normalize`, the same function prediction uses.
 
@@ -32,7 +33,7 @@ NAME = "sketch-digits"
 CLASSES = [str(d) for d in range(10)]
 TRAIN_PER_CLASS = 500
 TEST_PER_CLASS = 100
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 METADATA_FILE = "dataset.json"
 
 _RENDER = 112  # render canvas side, 4x the final 28
@@ -260,9 +261,9 @@ TEMPLATES: dict[str, list[list[list[tuple[float, float]]]]] = {
 
 
 # ----------------------------------------------------------------------------------------------
-# Digits with many common forms are also built from a few random choices, so that the forms mix
-# freely (a 1 with or without its flag and foot, a 7 with or without the crossbar, an 8 as one
-# figure-eight stroke or two loops of different sizes).
+# Every digit is also built from a few random choices, so that the forms mix freely (a 1 with or
+# without its flag and foot, a 2 with a loop, a round turn or a sharp corner, a 4 open or closed, an
+# 8 as one figure-eight stroke, two loops, or an S with a stroke back up).
 
 
 def _one(rng: np.random.Generator):
@@ -361,6 +362,11 @@ def _eight(rng: np.random.Generator):
     upper = rng.uniform(0.13, 0.36)  # half-widths of the loops
     lower = rng.uniform(max(upper, 0.2), 0.42)
     tilt = rng.normal(0.0, 0.05)  # the upper loop leans left or right of the lower one
+    if rng.random() < 0.3:  # an S from the top right, then a straight stroke back up
+        start = (rng.uniform(0.6, 0.85), rng.uniform(0.02, 0.12))
+        s_curve = [start, (0.45, 0.0), (0.2, 0.2), (0.5, 0.5), (0.82, 0.75), (0.5, 1.0), (0.18, 0.82)]
+        back = [(0.18, 0.82), (0.5, 0.5), (start[0] + rng.uniform(-0.05, 0.05), start[1] + rng.uniform(-0.02, 0.05))]
+        return [[s_curve, back]]
     if rng.random() < 0.35:  # two separate loops, stacked
         ry_top, ry_bottom = waist / 2, (1.0 - waist) / 2
         first = _arc(cx + tilt, ry_top, upper, ry_top, 90, 450, 11)
@@ -386,34 +392,91 @@ def _eight(rng: np.random.Generator):
 
 
 def _two(rng: np.random.Generator):
-    start = (rng.uniform(0.05, 0.25), rng.uniform(0.12, 0.38))
-    top = (rng.uniform(0.4, 0.55), rng.uniform(-0.02, 0.04))
-    shoulder = (rng.uniform(0.75, 0.95), rng.uniform(0.15, 0.35))
-    corner = (rng.uniform(0.02, 0.2), rng.uniform(0.92, 1.0))
-    end = (rng.uniform(0.45, 1.0), rng.uniform(0.88, 1.02))
-    if rng.random() < 0.2:  # a straight diagonal from a sharp top right: the Z-like 2
-        head = [start, top, (shoulder[0], shoulder[1] - 0.05)]
-        stroke = [head, [head[-1], corner]]
-    else:  # a curved neck, bowed outwards a little or a lot
-        bow = rng.uniform(0.0, 0.2)
-        neck = (0.5 + bow * 0.5, 0.62 - bow * 0.3)
-        stroke = [[start, top, shoulder, neck, corner]]
+    start = (rng.uniform(0.02, 0.25), rng.uniform(0.1, 0.4))
+    top = (rng.uniform(0.35, 0.6), rng.uniform(-0.02, 0.04))
+    shoulder = (rng.uniform(0.78, 1.0), rng.uniform(0.15, 0.38))
+    corner = (rng.uniform(0.0, 0.18), rng.uniform(0.92, 1.0))
+    end = (rng.uniform(0.6, 1.0), rng.uniform(0.9, 1.04))
+    bow = rng.uniform(-0.05, 0.15)  # the neck bows out, or in a little
+    head = [start, ((start[0] + top[0]) / 2, top[1] + 0.06), top, shoulder]
     style = rng.random()
-    if style < 0.35:  # a small loop where the neck meets the base
-        size = rng.uniform(0.05, 0.11)
-        x, y = corner
-        loop = [corner, (x - size * 0.5, y - size * 0.8), (x + size * 0.3, y - size * 1.3),
-                (x + size * 1.1, y - size * 0.3), (x + size * 2.4, y + 0.02), end]
-        stroke[-1] = stroke[-1] + loop[1:]
-    elif style < 0.55:  # a wavy base
-        stroke.append([corner, (corner[0] + 0.15, corner[1] - 0.08), (0.45, corner[1] - 0.04), end])
-    else:  # a sharp corner and a straight base
-        stroke.append([corner, end])
-    return [stroke]
+    if style < 0.35:  # a loop at the bottom left: down its right side, round, and out along the base
+        r = rng.uniform(0.09, 0.19)
+        cx, cy = corner[0] + r, corner[1] - r
+        loop = _arc(cx, cy, r * rng.uniform(0.8, 1.4), r, 0, rng.uniform(300, 340), 7)
+        neck = ((shoulder[0] + cx + r) / 2 + bow * 0.5, (shoulder[1] + cy) / 2)
+        return [[head + [neck] + loop + [(cx + r * 1.5, corner[1] - 0.01), end]]]
+    head.append(((shoulder[0] + corner[0]) / 2 + bow, (shoulder[1] + corner[1]) / 2 - bow * 0.6))
+    if style < 0.55:  # a rounded turn into the base
+        return [[head + [corner, (corner[0] + 0.25, corner[1] + 0.01), end]]]
+    if style < 0.7:  # a wavy base
+        return [[head + [corner]], [[corner, (corner[0] + 0.15, corner[1] - 0.08), (0.5, corner[1] - 0.03), end]]]
+    return [[head + [corner], [corner, end]]]  # a sharp corner and a straight base
 
 
-BUILDERS = {"1": _one, "2": _two, "5": _five, "6": _six, "7": _seven, "8": _eight}
-BUILT_SHARE = 0.6  # share of these digits that come from the builders instead of the fixed templates
+def _zero(rng: np.random.Generator):
+    rx = rng.uniform(0.26, 0.46)
+    start = rng.uniform(-130, -60)  # the pen starts near the top
+    sweep = rng.uniform(330, 400)  # and stops short of its start, meets it, or runs past it
+    pinch = rng.uniform(0.0, 0.12)  # a pointed top, as many write it
+    points = _arc(0.5, 0.5, rx, 0.5, start, start + sweep, 13)
+    return [[[(x + (0.5 - x) * pinch * max(0.0, (0.5 - y) / 0.5) ** 2, y) for x, y in points]]]
+
+
+def _three(rng: np.random.Generator):
+    mid = (rng.uniform(0.3, 0.5), rng.uniform(0.42, 0.52))
+    start = (rng.uniform(0.05, 0.25), rng.uniform(0.02, 0.25))
+    upper = rng.uniform(0.7, 0.9)  # how far right each bowl reaches: the lower one about as far or further
+    lower = rng.uniform(max(upper - 0.05, 0.72), 0.95)
+    end = (rng.uniform(0.02, 0.25), rng.uniform(0.75, 0.92))
+    if rng.random() < 0.2:  # a flat top and a diagonal down to the middle
+        first = [[(start[0], rng.uniform(-0.02, 0.04)), (upper, 0.0)], [(upper, 0.0), mid]]
+    else:
+        first = [[start, ((start[0] + upper) / 2, 0.0), (upper, mid[1] * 0.45), mid]]
+    bowl = [mid, (lower, (mid[1] + 1.0) / 2 + rng.uniform(-0.05, 0.05)), ((lower + end[0]) / 2 + 0.05, 1.0), end]
+    if rng.random() < 0.45:  # a sharp corner in the middle
+        return [first + [bowl]]
+    # a smooth middle: the pen goes in a little and out again
+    return [first[:-1] + [first[-1][:-1] + [(mid[0] - rng.uniform(0.0, 0.08), mid[1] + 0.02)] + bowl[1:]]]
+
+
+def _four(rng: np.random.Generator):
+    top_x = rng.uniform(0.55, 0.8)
+    bar_y = rng.uniform(0.5, 0.72)
+    left = rng.uniform(0.0, 0.2)
+    right = rng.uniform(max(top_x + 0.1, 0.8), 1.0)
+    foot = (top_x + rng.uniform(-0.08, 0.02), 1.0)
+    if rng.random() < 0.5:  # closed: the slanted side runs up to where the upright starts
+        side = [[(top_x, 0.0), (left, bar_y)], [(left, bar_y), (right, bar_y - rng.uniform(0.0, 0.05))]]
+        return [side, [[(top_x, 0.0), foot]]]
+    # open: a short upright, then the bar; the long upright starts at the top or lower down
+    side = [[(rng.uniform(0.05, 0.35), 0.0), (left + rng.uniform(0.0, 0.1), bar_y)],
+            [(left + 0.05, bar_y), (right, bar_y - rng.uniform(0.0, 0.06))]]
+    upright_top = rng.uniform(0.0, bar_y * 0.6) if rng.random() < 0.6 else 0.0
+    return [side, [[(top_x + rng.uniform(-0.05, 0.05), upright_top), foot]]]
+
+
+def _nine(rng: np.random.Generator):
+    ry, rx = rng.uniform(0.16, 0.3), rng.uniform(0.22, 0.38)
+    cx, cy = 0.5, ry
+    right = cx + rx
+    if rng.random() < 0.6:  # a straight or gently bent tail
+        foot = (right + rng.uniform(-0.2, 0.02), 1.0)
+        tail = [(right, cy), ((right + foot[0]) / 2 + rng.uniform(-0.03, 0.03), 0.6), foot]
+    else:  # the tail curls to the left at the bottom
+        tail = [(right, cy), (right - 0.02, 0.7), (right - 0.2, 0.98), (right - rng.uniform(0.35, 0.5), 0.9)]
+    start = rng.uniform(-20, 20)
+    loop = _arc(cx, cy, rx, ry, start, start - rng.uniform(340, 380), 11)  # anticlockwise, from the right
+    if rng.random() < 0.5:  # one stroke: round the loop, then down
+        return [[loop, tail]]
+    return [[loop], [[(right, cy - ry * rng.uniform(0.3, 1.0))] + tail[1:]]]
+
+
+BUILDERS = {
+    "0": _zero, "1": _one, "2": _two, "3": _three, "4": _four, "5": _five, "6": _six, "7": _seven, "8": _eight,
+    "9": _nine,
+}
+BUILT_SHARE = 0.6  # share of the digits that come from the builders instead of the fixed templates
 
 
 # ----------------------------------------------------------------------------------------------
@@ -449,6 +512,21 @@ def _elastic(points: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return points + d
 
 
+def _point_noise(rng: np.random.Generator, count: int, jitter: float) -> np.ndarray:
+    """How far each of a segment's `count` control points wanders.
+
+    Up to POINTS_AT_FULL_JITTER points wander independently. On longer runs (arcs, loops) only every
+    third point draws its own offset and the points between follow smoothly, so a loop bends and
+    stretches as a whole instead of breaking into kinks.
+    """
+    if count <= POINTS_AT_FULL_JITTER:
+        return rng.normal(0.0, jitter, size=(count, 2))
+    anchors = round(count / 3) + 1
+    knots = rng.normal(0.0, jitter, size=(anchors, 2))
+    where = np.linspace(0.0, anchors - 1, count)
+    return np.stack([np.interp(where, np.arange(anchors), knots[:, k]) for k in range(2)], axis=1)
+
+
 def _stretch_table(top: int) -> list[int]:
     top = max(int(top), 1)
     return [min(255, round(v * 255 / top)) for v in range(256)]
@@ -468,6 +546,7 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
     sx = rng.uniform(*WIDTH) * (1.0 if digit != "1" else rng.uniform(0.6, 1.6))
     sy = rng.uniform(0.9, 1.1)
     grid = rng.normal(0.0, rng.uniform(*ELASTIC), size=(4, 4, 2))
+    fine = rng.normal(0.0, rng.uniform(*ELASTIC_FINE), size=(7, 7, 2))  # and a finer one: local waver
     cos_a, sin_a = math.cos(angle), math.sin(angle)
 
     strokes = []
@@ -476,14 +555,14 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
         shared_end = None
         for segment in stroke:
             pts = np.asarray(segment, dtype=np.float64).copy()
-            noise = rng.normal(0.0, jitter * min(1.0, (POINTS_AT_FULL_JITTER / len(pts)) ** 0.5), size=pts.shape)
+            noise = _point_noise(rng, len(pts), jitter)
             if shared_end is not None:
                 noise[0] = shared_end  # keep the corner joined to the previous segment
             shared_end = noise[-1]
             pts += noise
             pieces.append(_catmull_rom(pts, 8))
         curve = np.vstack(pieces)
-        curve = _elastic(curve, grid)
+        curve = _elastic(_elastic(curve, grid), fine)
         x, y = curve[:, 0] - 0.5, curve[:, 1] - 0.5
         x = x * sx - slant * y
         y = y * sy
@@ -527,7 +606,7 @@ def render_digit(digit: str, rng: np.random.Generator) -> np.ndarray:
 
 
 LOW_RES_SHARE = 0.1
-POINTS_AT_FULL_JITTER = 5  # segments with more control points (arcs, loops) get proportionally less jitter
+POINTS_AT_FULL_JITTER = 5
 PENS = ((0.1, (1.0, 2.6)), (0.8, (2.6, 7.5)), (1.0, (7.5, 11.0)))  # (cumulative share, radius range at 4x)
 BLUR_SHARE = 0.1
 ROTATION_SD = 10.0
@@ -535,6 +614,7 @@ SLANT = (0.15, 0.22)
 WIDTH = (0.65, 1.3)
 JITTER = (0.04, 0.13)
 ELASTIC = (0.04, 0.12)
+ELASTIC_FINE = (0.03, 0.07)
 
 
 def _low_resolution(out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
