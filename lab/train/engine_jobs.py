@@ -26,7 +26,7 @@ from lab.errors import LabError
 from lab.i18n import t
 from lab.train import engines, runs, status
 from lab.train.config import TrainConfig
-from lab.train.live import job_name, new_job_id
+from lab.train.live import JobBase
 from lab.train.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -104,21 +104,12 @@ class Cluster:
             self.engine.close()
 
 
-class EngineJob:
+class EngineJob(JobBase):
     """A job of ``manager`` that the cluster trains. Public: the reading and control methods of ``Job``, ``node``."""
 
     def __init__(self, config: TrainConfig, manager: JobManager | None = None):
-        self.config = config
-        self.id = new_job_id()
-        self.owner = config.owner
-        self.shared = False
-        self.submitted = time.time()
-        self.name = job_name(config)
-        self.status = status.QUEUED
+        super().__init__(config, manager)
         self.node: str | None = None  # "host:pid" of the worker that trained it, once done
-        self._manager = manager
-        self._lock = threading.Lock()
-        self._done = threading.Event()
         self._remote: engines.RemoteJob | None = None
         self._final: Snapshot | None = None
         self._began: float | None = None  # when it was first seen training (monotonic)
@@ -140,10 +131,6 @@ class EngineJob:
             return replace(snap, queue_position=None)
         return _live(snap, began, self._place())
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Blocks until the job is finished, stopped, failed or interrupted; False on timeout."""
-        return self._done.wait(timeout)
-
     def _place(self) -> int | None:
         return self._manager.queue_position(self) if self._manager is not None else None
 
@@ -152,8 +139,7 @@ class EngineJob:
 
     def stop(self, by: str = ownership.ANYONE) -> None:
         """Queued: removed from the queue. On the engine: ends after the current batch, keeping the best model."""
-        ownership.check_change(self.owner, by)
-        if self._manager is not None and self._manager.cancel(self):
+        if self._dequeued(by):
             return
         with self._lock:
             remote = None if self._final is not None else self._remote

@@ -8,7 +8,6 @@ answers from it, so reading a snapshot never waits for the worker. A stop or a s
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,7 +18,7 @@ from lab import ownership
 from lab.i18n import t
 from lab.train import runs, status
 from lab.train.config import TrainConfig
-from lab.train.live import insert_batch_row, job_name, new_job_id
+from lab.train.live import JobBase, insert_batch_row
 from lab.train.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -30,23 +29,14 @@ _SCALARS = ("name", "epoch", "batch", "batches", "run_dir", "error", "user_error
             "learning_rate", "diagnostics")
 
 
-class JobHandle:
+class JobHandle(JobBase):
     """A job of ``manager`` that a worker process trains. Public: the reading and control methods of ``Job``."""
 
     def __init__(self, config: TrainConfig, manager: JobManager | None = None):
-        self.config = config
-        self.id = new_job_id()
-        self.owner = config.owner
-        self.shared = False
-        self.submitted = time.time()
-        self._manager = manager
-        self._lock = threading.Lock()
-        self._done = threading.Event()
+        super().__init__(config, manager)
         self._send: Callable[[tuple], None] | None = None
         self.worker_pid: int | None = None
         self._stop_asked = False
-        self.status = status.QUEUED
-        self.name = job_name(config)
         self.epoch = 0
         self.batch = 0
         self.batches: int | None = None
@@ -86,17 +76,12 @@ class JobHandle:
         place = self._manager.queue_position(self) if self._manager is not None else None
         return Snapshot(**fields, queue_position=place)
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Blocks until the job is finished, stopped, failed or interrupted; False on timeout."""
-        return self._done.wait(timeout)
-
     # ------------------------------------------------------------------------------------------------------------
     # control, from any thread
 
     def stop(self, by: str = ownership.ANYONE) -> None:
         """Queued: removed from the queue. Running: ends after the current batch, keeping the best model."""
-        ownership.check_change(self.owner, by)
-        if self._manager is not None and self._manager.cancel(self):
+        if self._dequeued(by):
             return
         with self._lock:
             if self.status in status.DONE:

@@ -60,20 +60,42 @@ def job_name(config: TrainConfig) -> str | None:
     return str(config.spec)
 
 
-class Job:
-    """One training run. Public: ``snapshot()``, ``stop()``, ``wait(timeout)``, ``run()`` (in this thread)."""
+class JobBase:
+    """What every kind of job shares: who asked for it, its name and status, and the wait for its end.
+
+    ``Job`` trains in this process, ``lab.train.handle.JobHandle`` mirrors one in a worker process and
+    ``lab.train.engine_jobs.EngineJob`` one on a cluster; the manager and the pages treat them alike.
+    """
 
     def __init__(self, config: TrainConfig, manager: JobManager | None = None, job_id: str | None = None):
         self.config = config
         self.id = job_id or new_job_id()
         self.owner = config.owner
         self.shared = False
+        self.submitted = time.time()
+        self.name = job_name(config)
+        self.status = status.QUEUED
         self._manager = manager
         self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._done = threading.Event()
-        self.status = status.QUEUED
-        self.submitted = time.time()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Blocks until the job is finished, stopped, failed or interrupted; False on timeout."""
+        return self._done.wait(timeout)
+
+    def _dequeued(self, by: str) -> bool:
+        """The start of every ``stop()``: LabError unless ``by`` may stop it; True when it was only queued and the
+        manager took it out of its queue (nothing more to do)."""
+        ownership.check_change(self.owner, by)
+        return self._manager is not None and self._manager.cancel(self)
+
+
+class Job(JobBase):
+    """One training run. Public: ``snapshot()``, ``stop()``, ``wait(timeout)``, ``run()`` (in this thread)."""
+
+    def __init__(self, config: TrainConfig, manager: JobManager | None = None, job_id: str | None = None):
+        super().__init__(config, manager, job_id)
+        self._stop = threading.Event()
         self._started = None  # monotonic
         self._fit_started = None
         self._finished = None
@@ -95,7 +117,6 @@ class Job:
         self.metrics: dict | None = None
         self.best: dict | None = None
         self.class_names: list[str] = []
-        self.name = job_name(config)
         self.model = None
         self.checkpoint = None  # the AtomicCheckpoint, once training has started
         self._num_classes = 2
@@ -196,8 +217,7 @@ class Job:
 
         ``by``: who asks (``lab.ownership``); LabError when it is not their job.
         """
-        ownership.check_change(self.owner, by)
-        if self._manager is not None and self._manager.cancel(self):
+        if self._dequeued(by):
             return
         with self._lock:
             if self.status in status.DONE:
@@ -214,10 +234,6 @@ class Job:
             self.status = status.STOPPED
             self._messages.append(t("train.job.removed_from_queue", lang=self.config.lang))
         self._done.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Blocks until the job is finished, stopped or failed; False on timeout."""
-        return self._done.wait(timeout)
 
     def share(self, shared: bool, by: str = ownership.ANYONE) -> None:
         """Shows the job and its run to everyone (or to its owner only again); LabError when it is not ``by``'s."""
