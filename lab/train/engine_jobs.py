@@ -131,9 +131,6 @@ class EngineJob(JobBase):
             return replace(snap, queue_position=None)
         return _live(snap, began, self._place())
 
-    def _place(self) -> int | None:
-        return self._manager.queue_position(self) if self._manager is not None else None
-
     # ------------------------------------------------------------------------------------------------------------
     # control, from any thread
 

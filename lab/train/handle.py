@@ -73,8 +73,7 @@ class JobHandle(JobBase):
                 diagnostics=list(self.diagnostics), diagnosis_log=list(self._diagnosis_log), run_dir=self.run_dir,
                 error=self.error, metrics=self.metrics, best=dict(self.best) if self.best else None,
                 class_names=list(self.class_names), learning_rate=self.learning_rate)
-        place = self._manager.queue_position(self) if self._manager is not None else None
-        return Snapshot(**fields, queue_position=place)
+        return Snapshot(**fields, queue_position=self._place())
 
     # ------------------------------------------------------------------------------------------------------------
     # control, from any thread

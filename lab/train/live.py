@@ -83,6 +83,10 @@ class JobBase:
         """Blocks until the job is finished, stopped, failed or interrupted; False on timeout."""
         return self._done.wait(timeout)
 
+    def _place(self) -> int | None:
+        """Its place in the manager's queue: 0 while it trains, 1, 2, ... while it waits; None when done."""
+        return self._manager.queue_position(self) if self._manager is not None else None
+
     def _dequeued(self, by: str) -> bool:
         """The start of every ``stop()``: LabError unless ``by`` may stop it; True when it was only queued and the
         manager took it out of its queue (nothing more to do)."""
@@ -150,7 +154,7 @@ class Job(JobBase):
                 best=dict(self.best) if self.best else None, class_names=list(self.class_names),
                 learning_rate=self.learning_rate)
         if self._manager is not None:
-            place = self._manager.queue_position(self)
+            place = self._place()
         else:
             place = 0 if fields["status"] in (status.RUNNING, status.STOPPING) else None
         return Snapshot(**fields, queue_position=place)
