@@ -123,7 +123,7 @@ def test_generates_the_built_in_digits_when_there_is_no_data(data_root, monkeypa
 
     calls = []
 
-    def fake_ensure(root=None, progress=None):
+    def fake_ensure(root=None, progress=None, train_per_class=None):
         calls.append(root)
         if progress:
             progress(0.5, "half")
@@ -138,6 +138,34 @@ def test_generates_the_built_in_digits_when_there_is_no_data(data_root, monkeypa
     assert app.session_state["spec"]["layers"][-1]["units"] == 10
     app.run()
     assert len(calls) == 1
+
+
+def test_the_large_built_in_digits_go_into_their_own_folder(data_root, monkeypatch):
+    from lab.data import sample_digits
+
+    make_dataset(data_root / "sketch-digits", classes=tuple("0123456789"), train=1, test=1, size=(28, 28), mode="L")
+    asked = []
+
+    def fake_ensure(root=None, progress=None, train_per_class=None):
+        asked.append(train_per_class)
+        progress(1.0, "done")
+        return make_dataset(Path(root) / sample_digits.name_for(train_per_class), classes=tuple("0123456789"),
+                            train=2, test=1, size=(28, 28), mode="L")
+
+    monkeypatch.setattr(sample_digits, "ensure", fake_ensure)
+    app = run_page()
+    make = app.button(key="ds_make_digits")
+    assert make.disabled and make.label == "Make sketch-digits"  # the quick set is there already
+    app.radio(key="ds_digits_size").set_value(sample_digits.LARGE_PER_CLASS).run()
+    assert any("about 95 %" in c.value for c in app.caption)
+    make = app.button(key="ds_make_digits")
+    assert not make.disabled and make.label == "Make sketch-digits-3000"
+    make.click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert asked == [3000]
+    assert app.session_state["dataset"] == str(data_root / "sketch-digits-3000")
+    assert (data_root / "sketch-digits" / "Train" / "0" / "0.png").is_file()  # the quick set is left as it was
+    assert app.button(key="ds_make_digits").disabled
 
 
 def test_import_a_kaggle_csv(data_root):

@@ -90,15 +90,21 @@ def test_ensure_makes_it_once(tmp_path, monkeypatch):
     monkeypatch.setattr(sample_digits, "TRAIN_PER_CLASS", 5)
     monkeypatch.setattr(sample_digits, "TEST_PER_CLASS", 2)
 
-    def small(out, seed=0, progress=None):
-        made.append(out)
-        return real_make(out, seed=seed, progress=progress, train_per_class=5, test_per_class=2, workers=1)
+    def small(out, seed=0, progress=None, train_per_class=None):
+        made.append((out.name, train_per_class))
+        return real_make(out, seed=seed, progress=progress, train_per_class=train_per_class, test_per_class=2,
+                         workers=1)
 
     monkeypatch.setattr(sample_digits, "make", small)
     path = sample_digits.ensure(tmp_path)
     assert path == tmp_path / "sketch-digits" and (path / "Train" / "9").is_dir()
-    assert sample_digits.ensure(tmp_path) == path and len(made) == 1
+    assert sample_digits.ensure(tmp_path) == path and made == [("sketch-digits", 5)]
     assert [p.name for p in tmp_path.iterdir()] == ["sketch-digits"]
+    large = sample_digits.ensure(tmp_path, train_per_class=7)  # another size: its own folder, the first left alone
+    assert large == tmp_path / "sketch-digits-7" and made[1:] == [("sketch-digits-7", 7)]
+    assert inspect(large).counts["Train"] == {str(d): 7 for d in range(10)}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sketch-digits", "sketch-digits-7"]
+    assert inspect(path).counts["Train"] == {str(d): 5 for d in range(10)}
 
 
 def test_cli_make_sample_data(tmp_path, capsys, monkeypatch):
@@ -108,8 +114,8 @@ def test_cli_make_sample_data(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(
         sample_digits,
         "make",
-        lambda out, seed=0, progress=None: real_make(
-            out, seed=seed, progress=progress, train_per_class=3, test_per_class=1, workers=1
+        lambda out, seed=0, progress=None, train_per_class=3: real_make(
+            out, seed=seed, progress=progress, train_per_class=train_per_class, test_per_class=1, workers=1
         ),
     )
     parser = argparse.ArgumentParser()
@@ -119,3 +125,18 @@ def test_cli_make_sample_data(tmp_path, capsys, monkeypatch):
     assert "100%" in capsys.readouterr().err
     assert inspect(tmp_path / "digits").total("Train") == 30
     assert Image.open(next((tmp_path / "digits" / "Train" / "4").iterdir())).mode == "L"
+
+
+def test_cli_per_class_makes_its_own_folder_and_refuses_zero(tmp_path, capsys, monkeypatch):
+    from lab.cli import main
+
+    monkeypatch.setenv("CNN_LAB_DATA", str(tmp_path))
+    real_make = sample_digits.make
+    monkeypatch.setattr(sample_digits, "make", lambda out, seed=0, progress=None, train_per_class=0: real_make(
+        out, seed=seed, progress=progress, train_per_class=train_per_class, test_per_class=1, workers=1))
+    assert main(["make-sample-data", "--per-class", "4"]) == 0
+    assert inspect(tmp_path / "sketch-digits-4").counts["Train"] == {str(d): 4 for d in range(10)}
+    assert main(["make-sample-data", "--per-class", "0"]) != 0
+    err = capsys.readouterr().err
+    assert "--per-class is 0" in err and "1 or more" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sketch-digits-4"]

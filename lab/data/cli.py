@@ -12,11 +12,13 @@ from lab.paths import data_root
 
 def register(subparsers) -> None:
     """Adds the dataset commands, worded in the current language (see `lab.cli.make_parser`)."""
-    from lab.data.sample_digits import NAME
+    from lab.data.sample_digits import LARGE_PER_CLASS, NAME, TRAIN_PER_CLASS
 
     make = subparsers.add_parser("make-sample-data", help=t("cli.make.help"), description=t("cli.make.description"))
     make.add_argument("--out", type=Path, default=None, help=t("cli.make.out_help", default=data_root() / NAME))
     make.add_argument("--seed", type=int, default=0, help=t("cli.make.seed_help"))
+    make.add_argument("--per-class", type=int, default=TRAIN_PER_CLASS,
+                      help=t("cli.make.per_class_help", default=TRAIN_PER_CLASS, large=LARGE_PER_CLASS))
     make.add_argument("--replace", action="store_true", help=t("cli.make.replace_help"))
     make.set_defaults(func=_make_sample_data)
 
@@ -71,7 +73,9 @@ def _make_sample_data(args) -> int:
     from lab.data.folders import WouldReplace, check_target
     from lab.errors import LabError
 
-    out = args.out or data_root() / sample_digits.NAME
+    if args.per_class < 1:
+        raise LabError(t("cli.make.bad_per_class", per_class=args.per_class))
+    out = args.out or data_root() / sample_digits.name_for(args.per_class)
     if not _made_by_us(out, sample_digits.NAME):  # regenerating the digits is fine; replacing other data is not
         try:
             check_target(out, args.replace)
@@ -80,7 +84,7 @@ def _make_sample_data(args) -> int:
     bar = ProgressBar()
     start = time.monotonic()
     try:
-        sample_digits.make(out, seed=args.seed, progress=bar)
+        sample_digits.make(out, seed=args.seed, progress=bar, train_per_class=args.per_class)
     finally:
         bar.close()
     print(t("cli.make.done", out=out, seconds=time.monotonic() - start))

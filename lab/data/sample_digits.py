@@ -31,7 +31,8 @@ from lab.i18n import t
 
 NAME = "sketch-digits"
 CLASSES = [str(d) for d in range(10)]
-TRAIN_PER_CLASS = 500
+TRAIN_PER_CLASS = 500  # the quick set that a first visit makes
+LARGE_PER_CLASS = 3000  # the large set: six times the variety, reads real handwriting better
 TEST_PER_CLASS = 100
 GENERATOR_VERSION = 4
 METADATA_FILE = "dataset.json"
@@ -708,22 +709,32 @@ def make(
     return out
 
 
+def name_for(train_per_class: int) -> str:
+    """The folder name of the set with this many Train digits per class: sketch-digits, or sketch-digits-3000."""
+    return NAME if train_per_class == TRAIN_PER_CLASS else f"{NAME}-{int(train_per_class)}"
+
+
 _ensure_lock = threading.Lock()
 
 
-def ensure(root=None, progress=None) -> Path:
-    """Return `<root>/sketch-digits`, generating it first if it is not there yet (the default dataset)."""
+def ensure(root=None, progress=None, train_per_class: int | None = None) -> Path:
+    """Return `<root>/<name_for(train_per_class)>`, generating it first if it is not there yet.
+
+    With no size, the quick default set `<root>/sketch-digits`.
+    """
     from lab.data.discovery import default_root
 
     root = Path(root) if root is not None else default_root()
-    out = root / NAME
+    per_class = TRAIN_PER_CLASS if train_per_class is None else int(train_per_class)
+    name = name_for(per_class)
+    out = root / name
     with _ensure_lock:
         if (out / "Train").is_dir():
             return out
         root.mkdir(parents=True, exist_ok=True)
-        tmp_out = staging_dir(root, NAME, "build") / NAME
+        tmp_out = staging_dir(root, name, "build") / name
         try:
-            make(tmp_out, seed=0, progress=progress)
+            make(tmp_out, seed=0, progress=progress, train_per_class=per_class)
             try:
                 os.replace(tmp_out, out)
             except OSError:

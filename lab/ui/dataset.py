@@ -78,15 +78,18 @@ def _on_pick() -> None:
 
 # --- generating and importing ---------------------------------------------------------------------------------
 
-def make_sample_digits(place) -> Path | None:
-    """Generates Data/sketch-digits with a progress bar in ``place``; the path, or None after an error."""
+def make_sample_digits(place, per_class: int | None = None) -> Path | None:
+    """Generates Data/sketch-digits (or the set with ``per_class`` Train digits per class) with a progress bar in
+    ``place``; the path, or None after an error."""
     from lab.data import sample_digits
 
+    per_class = per_class or sample_digits.TRAIN_PER_CLASS
     with place.container():
-        st.info(t("ui_dataset.digits.making"), icon="✏️")
+        st.info(t("ui_dataset.digits.making", name=sample_digits.name_for(per_class),
+                  count=(per_class + sample_digits.TEST_PER_CLASS) * len(sample_digits.CLASSES)), icon="✏️")
         bar = st.progress(0.0, text=t("ui_dataset.digits.starting"))
         try:
-            path = sample_digits.ensure(data_root(), progress=widgets.progress_callback(bar))
+            path = sample_digits.ensure(data_root(), progress=widgets.progress_callback(bar), train_per_class=per_class)
         except LabError as error:
             st.error(str(error))
             return None
@@ -229,15 +232,28 @@ def import_section() -> None:
                 else:
                     st.rerun()
     with built_in_tab:
-        st.caption(t("ui_dataset.digits.about"))
-        exists = (root / SAMPLE_DIGITS).exists()
-        place = st.empty()
-        if st.button(t("ui_dataset.digits.go", name=SAMPLE_DIGITS), key="ds_make_digits", disabled=exists,
-                     help=t("ui_dataset.digits.there") if exists else None):
-            path = make_sample_digits(place)
-            if path is not None:
-                choose(str(path))
-                st.rerun()
+        built_in_digits(root)
+
+
+def built_in_digits(root: Path) -> None:
+    """The quick set (the one a first visit makes) or the large one, each in its own folder."""
+    from lab.data import sample_digits
+
+    st.caption(t("ui_dataset.digits.about"))
+    sizes = {sample_digits.TRAIN_PER_CLASS: "ui_dataset.digits.quick",
+             sample_digits.LARGE_PER_CLASS: "ui_dataset.digits.large"}
+    labels = {n: t(key, per_class=n, name=sample_digits.name_for(n)) for n, key in sizes.items()}  # fixed while drawing
+    per_class = st.radio(t("ui_dataset.digits.size"), list(sizes), key="ds_digits_size", format_func=labels.get)
+    st.caption(t(sizes[per_class] + "_about"))
+    name = sample_digits.name_for(per_class)
+    exists = (root / name).exists()
+    place = st.empty()
+    if st.button(t("ui_dataset.digits.go", name=name), key="ds_make_digits", disabled=exists,
+                 help=t("ui_dataset.digits.there") if exists else None):
+        path = make_sample_digits(place, per_class)
+        if path is not None:
+            choose(str(path))
+            st.rerun()
 
 
 # --- showing a dataset ------------------------------------------------------------------------------------------
