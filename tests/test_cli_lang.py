@@ -88,7 +88,8 @@ def test_a_csv_import_refusal_and_its_fix_in_portuguese(tmp_path, capsys):
 def test_make_sample_data_writes_into_the_data_root_by_default(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CNN_LAB_DATA", str(tmp_path / "elsewhere"))
     written = []
-    monkeypatch.setattr(sample_digits, "make", lambda out, seed=0, progress=None, train_per_class=None: written.append(out))
+    monkeypatch.setattr(sample_digits, "make",
+                        lambda out, seed=0, progress=None, train_per_class=None: written.append(out))
     assert main(["make-sample-data"]) == 0
     assert written == [tmp_path / "elsewhere" / "sketch-digits"]
     assert capsys.readouterr().out.startswith(f"Wrote {tmp_path / 'elsewhere' / 'sketch-digits'} in ")
