@@ -1,9 +1,10 @@
 """How well a network trained only on the built-in digits reads real handwriting and digits drawn on the canvas.
 
 Generates the built-in digits (timed): by default the large set (3,000 Train digits per class, the one that reads
-real handwriting at 95 %); ``--train-per-class 500`` gives the quick set a first visit makes. Then it trains on it exactly as the Train page does with its defaults: the
-lab's training job, batch 32, 20 % held out for validation, early stopping on the validation loss (patience 3,
-best weights restored), up to ``--epochs`` epochs (the page's default). The trained network is then tested on:
+real handwriting at 95 %); ``--train-per-class 500`` gives the quick set a first visit makes. Then it trains on
+them exactly as the Train page does with its defaults: the lab's training job, batch 32, 20 % held out for
+validation, early stopping on the validation loss (patience 3, best weights restored), up to ``--epochs`` epochs
+(the page's default). The trained network is then tested on:
 
 - scikit-learn's ``load_digits``: 1,797 real handwritten digits scanned at 8x8, upscaled and normalised the MNIST
   way (fit into 20x20, centred by centre of mass), as the lab prepares a drawing;
