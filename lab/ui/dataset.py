@@ -240,11 +240,11 @@ def built_in_digits(root: Path) -> None:
     from lab.data import sample_digits
 
     st.caption(t("ui_dataset.digits.about"))
-    sizes = {sample_digits.TRAIN_PER_CLASS: "ui_dataset.digits.quick",
-             sample_digits.LARGE_PER_CLASS: "ui_dataset.digits.large"}
-    labels = {n: t(key, per_class=n, name=sample_digits.name_for(n)) for n, key in sizes.items()}  # fixed while drawing
+    sizes = {sample_digits.TRAIN_PER_CLASS: ("ui_dataset.digits.quick", "ui_dataset.digits.quick_about"),
+             sample_digits.LARGE_PER_CLASS: ("ui_dataset.digits.large", "ui_dataset.digits.large_about")}
+    labels = {n: t(label, per_class=n, name=sample_digits.name_for(n)) for n, (label, _) in sizes.items()}
     per_class = st.radio(t("ui_dataset.digits.size"), list(sizes), key="ds_digits_size", format_func=labels.get)
-    st.caption(t(sizes[per_class] + "_about"))
+    st.caption(t(sizes[per_class][1]))
     name = sample_digits.name_for(per_class)
     exists = (root / name).exists()
     place = st.empty()
