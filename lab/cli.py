@@ -15,7 +15,7 @@ import sys
 
 from lab import i18n
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import number, t
 from lab.speed import FLOAT32, POLICIES
 
 DOMAIN_COMMANDS = ("lab.data.cli", "lab.train.cli", "lab.explain_cli")
@@ -83,7 +83,7 @@ def format_table(rows, table) -> str:
     lines = [("", t("cli.table.input"), str(tuple(table.input_shape)), "0", "")]
     for row in rows:
         shape = str(row.output_shape) if row.output_shape else "—"
-        lines.append((str(row.index), row.type, shape, f"{row.params:,}", row.error or row.formula))
+        lines.append((str(row.index), row.type, shape, number(row.params), row.error or row.formula))
     widths = [max(len(line[i]) for line in [header, *lines]) for i in range(4)]
     out = ["  ".join(h.ljust(w) for h, w in zip(header, widths + [0])).rstrip()]
     out += ["  ".join(c.ljust(w) for c, w in zip(line, widths + [0])).rstrip() for line in lines]

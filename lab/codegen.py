@@ -25,7 +25,7 @@ from lab.compiling import (
     top_k_class,
 )
 from lab.errors import LabError
-from lab.i18n import settled, t
+from lab.i18n import number, settled, t
 from lab.layers import LAYER_TYPES
 from lab.shapes import table
 from lab.spec import validate
@@ -142,7 +142,7 @@ def to_script(spec: dict, data_dir: str = "./Data", epochs: int = 10, batch_size
     width_of_call = max(len(call) for call in calls) + 1
     layer_lines = "\n".join(
         f"    {call + ',':<{width_of_call}}  # -> {shape_text(row.output_shape)}, "
-        + _comment(t("codegen.script.layer_params", count=f"{row.params:,}")) for call, row in zip(calls, rows))
+        + _comment(t("codegen.script.layer_params", count=number(row.params))) for call, row in zip(calls, rows))
     settings = spec.get("compile") or {}
     optimizer_class, optimizer_kwargs = optimizer_arguments(settings.get("optimizer", DEFAULT_OPTIMIZER))
     optimizer_args = ", ".join(keyword_argument(key, value) for key, value in optimizer_kwargs.items())
@@ -150,7 +150,7 @@ def to_script(spec: dict, data_dir: str = "./Data", epochs: int = 10, batch_size
     metric_list = ", ".join(metric_expression(m, loss == SPARSE) for m in settings.get("metrics", DEFAULT_METRICS))
     total = sum(row.params for row in rows)
     name = spec.get("name", "model")
-    title = _comment(t("codegen.script.title", count=f"{total:,}")).replace("\\", "/").replace('"', "'")
+    title = _comment(t("codegen.script.title", count=number(total))).replace("\\", "/").replace('"', "'")
     layout = _comment(t("codegen.script.layout")).replace("\\", "/").replace('"', "'")
     layout = "\n".join(textwrap.wrap(layout, 100))
     test_loss, test_metrics = literal(t("codegen.script.test_loss")), literal(t("codegen.script.test_metrics"))

@@ -3,7 +3,9 @@
 The catalogues are gettext ``.po`` files with stable ids, one folder per language and one file per part of the
 lab (``lab/locale/en/spec.po``, ``lab/locale/pt_BR/spec.po``): ``msgid`` is the id (``spec.unknown_layer``) and
 ``msgstr`` the words, with named placeholders in ``str.format`` style (``{layer}``, ``{count:,}``). Poedit and
-Weblate open them as monolingual catalogues, with English as the source.
+Weblate open them as monolingual catalogues, with English as the source. A number given a format is written the
+language's way (30,000 and 2.5 s in English, 30.000 and 2,5 s in Portuguese); code that writes a number itself
+uses ``number``.
 
     from lab.i18n import t
     raise LabError(t("spec.unknown_layer", label=label, known=known))
@@ -18,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import numbers
 import os
 import re
+import string
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from functools import cache, lru_cache
@@ -190,9 +194,16 @@ def catalogue(lang: str) -> dict[str, str]:
     return words
 
 
+def _speaking(lang: str | None) -> str:
+    return (lang if lang in FOLDERS else normalize(lang)) if lang else (_language.get() or language())
+
+
 def t(key: str, /, lang: str | None = None, **params: object) -> str:
-    """The words for ``key`` in the current language (or ``lang``), with the named placeholders filled in."""
-    lang = (lang if lang in FOLDERS else normalize(lang)) if lang else (_language.get() or language())
+    """The words for ``key`` in the current language (or ``lang``), with the named placeholders filled in.
+
+    A number with a format (``{count:,}``, ``{loss:.2f}``) is written the language's way (see `number`).
+    """
+    lang = _speaking(lang)
     words = _loaded.get(lang) or _load(lang)
     text = words.get(key)
     if not text:
@@ -200,8 +211,34 @@ def t(key: str, /, lang: str | None = None, **params: object) -> str:
         if text is None:
             raise KeyError(f"no words for {key!r} in {LOCALE_DIR / FOLDERS[DEFAULT]}")
     if params or "{" in text or "}" in text:
-        return text.format(**params)
+        marks = _NUMBER_MARKS.get(lang)
+        return _LocalNumbers(marks).vformat(text, (), params) if marks else text.format(**params)
     return text
+
+
+# How each language writes the thousands and decimal marks that Python writes as "," and ".".
+_NUMBER_MARKS = {"pt-BR": str.maketrans({",": ".", ".": ","})}
+
+
+def number(value: float, spec: str = ",", lang: str | None = None) -> str:
+    """``value`` formatted with ``spec``, the reader's way: 30,000 and 0.25 in English, 30.000 and 0,25 in
+    Portuguese."""
+    text = format(value, spec)
+    marks = _NUMBER_MARKS.get(_speaking(lang))
+    return text.translate(marks) if marks else text
+
+
+class _LocalNumbers(string.Formatter):
+    """str.format, but a number given a format gets the language's marks (a plain ``{value}`` is left as it is)."""
+
+    def __init__(self, marks: dict):
+        self.marks = marks
+
+    def format_field(self, value, format_spec):
+        text = super().format_field(value, format_spec)
+        if format_spec and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return text.translate(self.marks)
+        return text
 
 
 _loaded: dict[str, dict[str, str]] = {}

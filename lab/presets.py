@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import number, t
 from lab.spec import MAX_SPEC_BYTES, load_text
 from lab.values import show
 
@@ -52,7 +52,7 @@ def read_spec(path: Path) -> dict:
     """A spec object from a JSON file (``lab.spec.load_text`` says what it refuses); its contents are for check."""
     try:
         if path.stat().st_size > MAX_SPEC_BYTES:
-            raise LabError(t("presets.file_too_big", path=path, size=f"{path.stat().st_size:,}"))
+            raise LabError(t("presets.file_too_big", path=path, size=number(path.stat().st_size)))
         data = path.read_bytes()
     except OSError as error:
         raise LabError(t("presets.unreadable", path=path, reason=error.strerror or error)) from None

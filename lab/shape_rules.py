@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from lab.i18n import t
+from lab.i18n import number, t
 from lab.values import ints, times
 
 Shape = tuple[int, ...]
@@ -87,7 +87,7 @@ def average_pool_window(layer: dict) -> Window:
 
 
 def n(value: int) -> str:
-    return f"{value:,}"
+    return number(value)
 
 
 def no_params() -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.i18n import settled, t
+from lab.i18n import number, settled, t
 from lab.layers import LAYER_TYPES, layer_label
 from lab.shape_rules import INPUT_FIELD, Field, Shape, ShapeError, n, receptive_field
 
@@ -232,5 +232,5 @@ def size_text(count: int, about: bool = False) -> str:
     """Bytes in words: 512 MB, about 12.3 GB, 4,096.0 GB, or "more than a billion GB"."""
     if count >= 1e18:
         return t("shapes.memory.beyond")
-    figure = f"{max(count / 1e6, 1):,.0f} MB" if count < 1e9 else f"{count / 1e9:,.1f} GB"
+    figure = f"{number(max(count / 1e6, 1), ',.0f')} MB" if count < 1e9 else f"{number(count / 1e9, ',.1f')} GB"
     return t("shapes.memory.about", size=figure) if about else figure

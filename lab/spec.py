@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab import i18n
 from lab.compiling import (
     CLIPS,
     DEFAULT_LOSS,
@@ -225,8 +226,8 @@ def _check_text(spec: dict, report: Report) -> None:
         if not isinstance(value, str):
             report.errors.append(Problem(None, t("spec.text.not_text", key=key, value=show(value))))
         elif len(value) > limit:
-            report.errors.append(Problem(None, t("spec.text.too_long", key=key, count=f"{len(value):,}",
-                                                 limit=f"{limit:,}")))
+            report.errors.append(Problem(None, t("spec.text.too_long", key=key, count=i18n.number(len(value)),
+                                                 limit=i18n.number(limit))))
 
 
 def depth(value: Any, limit: int = MAX_DEPTH) -> int:
@@ -267,7 +268,7 @@ def check(spec: dict, batch_size: int = DEFAULT_BATCH_SIZE) -> Report:
         report.errors.append(Problem(None, t("spec.no_layers")))
         return report
     if len(layers) > MAX_LAYERS:
-        report.errors.append(Problem(None, t("spec.too_many_layers", count=f"{len(layers):,}", limit=MAX_LAYERS)))
+        report.errors.append(Problem(None, t("spec.too_many_layers", count=i18n.number(len(layers)), limit=MAX_LAYERS)))
         return report
     input_ok = _check_input(spec, report)
     args_ok = True
@@ -337,7 +338,7 @@ def _warn(spec: dict, result: Table, report: Report) -> None:
                                                         size=times(row.input_shape[:2]))))
         if row.params > 5_000_000:
             report.warnings.append(Problem(row.index, t("spec.warn.many_params", label=layer_label(row.index, layer),
-                                                        count=f"{row.params:,}")))
+                                                        count=i18n.number(row.params))))
     head = layers[-1]
     settings = spec.get("compile") if isinstance(spec.get("compile"), dict) else {}
     loss = settings.get("loss", DEFAULT_LOSS)
@@ -372,12 +373,12 @@ def load_text(data: str | bytes, source: str | None = None) -> dict:
     """
     source = source or t("spec.load.the_spec")
     if len(data) > MAX_SPEC_BYTES:
-        raise LabError(t("spec.load.too_big", source=source, size=f"{len(data):,}"))
+        raise LabError(t("spec.load.too_big", source=source, size=i18n.number(len(data))))
     if isinstance(data, (bytes, bytearray)):
         try:
             data = bytes(data).decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            raise LabError(t("spec.load.not_utf8", source=source, byte=f"{error.start + 1:,}")) from None
+            raise LabError(t("spec.load.not_utf8", source=source, byte=i18n.number(error.start + 1))) from None
     try:
         spec = json.loads(data, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from numbers import Real
 from typing import Any
 
+from lab import i18n
 from lab.i18n import t
 
 MAX_INT = 2**31 - 1  # the largest size, count or seed; TensorFlow keeps many of them in 32 bits
@@ -55,7 +56,7 @@ def positive_int(value: Any) -> str | None:
     if not is_int(value) or value <= 0:
         return t("spec.value.positive_int", value=show(value))
     if value > MAX_INT:
-        return t("spec.value.at_most", most=f"{MAX_INT:,}", value=f"{value:,}")
+        return t("spec.value.at_most", most=i18n.number(MAX_INT), value=i18n.number(value))
     return None
 
 
@@ -64,7 +65,7 @@ def positive_pair(value: Any) -> str | None:
     if len(items) not in (1, 2) or isinstance(value, (list, tuple)) and len(items) != 2:
         return t("spec.value.pair", value=show(value))
     if not all(is_int(v) and 0 < v <= MAX_INT for v in items):
-        return t("spec.value.pair_range", most=f"{MAX_INT:,}", value=show(value))
+        return t("spec.value.pair_range", most=i18n.number(MAX_INT), value=show(value))
     return None
 
 
@@ -122,7 +123,7 @@ def optional_non_negative_number(value: Any) -> str | None:
 def optional_int(value: Any) -> str | None:
     if value is None or is_int(value) and 0 <= value <= MAX_INT:
         return None
-    return t("spec.value.optional_int", most=f"{MAX_INT:,}", value=show(value))
+    return t("spec.value.optional_int", most=i18n.number(MAX_INT), value=show(value))
 
 
 def optional_count(least: int) -> Check:

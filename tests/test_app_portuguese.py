@@ -120,3 +120,32 @@ def test_the_net_catches_english():
     assert english_words("Pick a layer to see its settings") == ["to", "its"]
     assert english_words("Escolha uma camada para ver `the_kernel` e Conv2D") == []
     assert any("image_dataset_from_directory" not in p for p in english_sentences())
+
+
+
+ENGLISH_THOUSANDS = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\d,])")  # 30,000 reads as thirty in Portuguese
+
+
+def english_thousands_on(at: AppTest) -> list[str]:
+    """Numbers with the English thousands mark in the page's text, outside code and tags."""
+    found = []
+    for text in (t for node in (at.main, at.sidebar) for t in texts_of(node)):
+        text = re.sub(r"<(style|code)[^>]*>.*?</\1>", " ", text, flags=re.S)
+        text = re.sub(r"`[^`]*`", " ", re.sub(r"<[^>]+>", " ", text))
+        found += ENGLISH_THOUSANDS.findall(text)
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_writes_thousands_the_portuguese_way(portuguese, page):
+    at = open_page(portuguese, page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert english_thousands_on(at) == []
+    if page == "architecture":  # the shape table's parameter counts, in the thousands here
+        table = next(t for t in texts_of(at.main) if t.startswith("<table class=\"lab-shape-table\""))
+        assert re.search(r">\d{1,3}(\.\d{3})+<", table)
+
+
+def test_the_thousands_net_catches_english_numbers():
+    assert ENGLISH_THOUSANDS.findall("30,000 imagens, 30.000 imagens, 1,234,567 pesos, 0,25 e (3, 28, 28)") == [
+        "30,000", "1,234,567"]

@@ -165,7 +165,7 @@ def test_guessing_line_is_labelled_with_ln_of_the_classes():
     text = json_text(loss.to_dict())
     assert "guessing: ln 24 = 3.18" in text and '"type": "log"' in text
     with i18n.speaking("pt-BR"):
-        assert "chute: ln 24 = 3.18" in json_text(charts.overlay_panels(frame, class_counts={24})[0].to_dict())
+        assert "chute: ln 24 = 3,18" in json_text(charts.overlay_panels(frame, class_counts={24})[0].to_dict())
 
 
 def json_text(spec) -> str:

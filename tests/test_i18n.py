@@ -120,3 +120,18 @@ def test_a_po_file_with_continued_lines_escapes_and_fuzzy_entries_reads_right():
 def test_an_unknown_id_is_a_mistake_in_the_code():
     with pytest.raises(KeyError):
         t("no.such.id")
+
+
+def test_numbers_are_written_the_readers_way():
+    import numpy as np
+
+    assert i18n.number(30000, lang="en") == "30,000" and i18n.number(30000, lang="pt-BR") == "30.000"
+    assert i18n.number(0.255, ".1%", lang="pt-BR") == "25,5%" and i18n.number(0.255, ".1%", lang="en") == "25.5%"
+    assert i18n.number(1234567.891, ",.2f", lang="pt-BR") == "1.234.567,89"
+    assert t("data.digits.drawing", lang="pt-BR", total=31000) == "Desenhando 31.000 dígitos"
+    assert t("data.digits.drawing", lang="en", total=31000) == "Drawing 31,000 digits"
+    assert t("data.digits.drawing", lang="pt-BR", total=np.int64(31000)) == "Desenhando 31.000 dígitos"
+    with i18n.speaking("pt-BR"):
+        assert i18n.number(2.5, ".1f") == "2,5"
+        # a placeholder without a format is left as given: names, paths and shapes keep their dots and commas
+        assert t("ui_dataset.exists", folder="Data/v1.2,old") == "Data/v1.2,old já existe."

@@ -138,7 +138,7 @@ def test_steps_and_refusals_speak_portuguese():
     assert names[0] == "Original" and names[-1] == "Entrada do modelo 28x28"
     assert "Transparência removida" in names and "Ajustada em 20x20 e centralizada pelo centro de massa" in names
     assert str(not_an_image.value) == "A imagem não é uma imagem legível; use um arquivo PNG, JPEG, BMP, WebP ou GIF."
-    assert str(too_large.value) == ("O desenho tem 8000×5001 pixels, acima do limite de 40,000,000 pixels: é grande "
+    assert str(too_large.value) == ("O desenho tem 8000×5001 pixels, acima do limite de 40.000.000 pixels: é grande "
                                     "demais para abrir aqui; use uma imagem menor (por exemplo, reduzida para "
                                     "2000×2000).")
 

@@ -615,7 +615,7 @@ def test_the_memory_refusal_speaks_portuguese(monkeypatch):
         message = check(absurd()).errors[0].message
     assert message.startswith("A rede precisa de mais de um bilhão de GB de memória para treinar com lotes de 32 "
                               "(só a Camada 1 (Conv2D) produz ")
-    assert message.endswith("; CNN_LAB_MEMORY_LIMIT_MB permite 1.0 GB; use menos filtros, imagens menores ou um "
+    assert message.endswith("; CNN_LAB_MEMORY_LIMIT_MB permite 1,0 GB; use menos filtros, imagens menores ou um "
                             "tamanho de lote (batch_size) menor.")
 
 

@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from lab import imaging
 from lab.data import folders
-from lab.i18n import t
+from lab.i18n import number, t
 from lab.paths import data_root
 
 # The extensions keras.utils.image_dataset_from_directory reads; anything else it silently ignores.
@@ -121,7 +121,7 @@ class DatasetInfo:
 
     def summary(self) -> str:
         """One line: name, classes, images per split, size and colour mode."""
-        parts = ", ".join(f"{s} {self.total(s):,}" for s in self.counts)
+        parts = ", ".join(f"{s} {number(self.total(s))}" for s in self.counts)
         size = f"{self.image_size[0]}x{self.image_size[1]}" if self.image_size else "?"
         return t("data.info.summary", name=self.name, classes=len(self.classes), counts=parts, size=size,
                  color_mode=self.color_mode)

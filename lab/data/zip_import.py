@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from lab.data.folders import IMAGE_SUFFIXES, check_target, staged
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import number, t
 
 SPLITS = ("Train", "Test")
 # Limits, checked from the zip's directory before anything is written (ZipInfo.file_size, compress_size):
@@ -67,7 +67,7 @@ def _strip_common_top(members: list[tuple[zipfile.ZipInfo, tuple[str, ...]]]):
 
 
 def _mb(n: int) -> str:
-    return f"{n / 2**20:,.0f} MB" if n < 2**30 else f"{n / 2**30:,.1f} GB"  # units every language writes alike
+    return f"{number(n / 2**20, ',.0f')} MB" if n < 2**30 else f"{number(n / 2**30, ',.1f')} GB"
 
 
 def _check_member(info: zipfile.ZipInfo, parts: tuple[str, ...]) -> None:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import number, t
 from lab.paths import runs_root
 from lab.speed import AUTO, PRECISIONS
 
@@ -157,7 +157,7 @@ def cmd_evaluate(args) -> int:
             n=result["n"]))
     for name, row in result["per_class"].items():
         if row["support"]:
-            precision = "—" if row["precision"] is None else f"{row['precision']:.3f}"
+            precision = "—" if row["precision"] is None else number(row["precision"], ".3f")
             print("  " + t("train.cli.evaluate.class_row", name=name, precision=precision, recall=row["recall"],
                            n=row["support"]))
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from lab.i18n import t
+from lab.i18n import number, t
 
 if TYPE_CHECKING:  # imported where used: the first page draws without them
     import altair as alt
@@ -297,7 +297,8 @@ def probability_chart(guesses: list[tuple[str, float]], bar: int = 30) -> alt.La
     import pandas as pd
 
     frame = pd.DataFrame([{"class": str(c), "probability": float(p), "rank": rank,
-                           "label": f"{c} · {float(p):.1%}"} for rank, (c, p) in enumerate(guesses, start=1)])
+                           "label": f"{c} · {number(float(p), '.1%')}"}
+                          for rank, (c, p) in enumerate(guesses, start=1)])
     probability = t("ui_charts.probability")
     bars = alt.Chart(frame).mark_bar(color="#3182bd").encode(
         x=alt.X("probability:Q", title=probability, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),

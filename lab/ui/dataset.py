@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import number, t
 from lab.paths import data_root
 from lab.ui import data_folders, session, tf_loader, widgets
 
@@ -324,7 +324,7 @@ def show_info(info) -> None:
     for cell, split in zip(cells[1:3], [split for split in SPLITS if split in info.counts]):
         label = t("ui_dataset.metric.all_images") if split == "All" else t("ui_dataset.metric.split_images",
                                                                              split=split)
-        cell.metric(label, f"{info.total(split):,}")
+        cell.metric(label, number(info.total(split)))
     cells[3].metric(t("ui_dataset.metric.image_size"), f"{info.image_size[0]} × {info.image_size[1]}")
     polarity = POLARITIES.get(info.polarity)
     cells[4].metric(t("ui_dataset.metric.colour"), f"{info.color_mode}",

@@ -31,6 +31,7 @@ import math
 import numpy as np
 import streamlit as st
 
+from lab import i18n
 from lab.errors import LabError
 from lab.explain import picture
 from lab.i18n import t
@@ -96,7 +97,7 @@ def _number(value: float) -> str:
     value = float(value)
     if value == 0 or not math.isfinite(value):
         return "0" if value == 0 else str(value)
-    return f"{value:.3g}" if 1e-3 <= abs(value) < 1e4 else f"{value:.2e}"
+    return i18n.number(value, ".3g" if 1e-3 <= abs(value) < 1e4 else ".2e")
 
 
 def _table_shape(table, index: int, fallback) -> tuple[int, ...]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import number, t
 from lab.paths import runs_root
 from lab.predict import open_image
 from lab.ui import charts, familiarity_view, identity, inside, model_cache, session
@@ -368,7 +368,7 @@ def _show(name: str, image, crop, run, model, invert, place: int, table, source:
                 return
             if top:
                 best, probability = top[0]
-                st.markdown(f"### {best} · {probability:.0%}")
+                st.markdown(f"### {best} · {number(probability, '.0%')}")
                 st.altair_chart(charts.probability_chart(top), width="stretch")
             familiarity_view.show(run, model, prepared.array)
         inside.look_inside(model, prepared.array, table, run.class_names, key=f"predict_inside_{place}")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from lab import layers, ownership
+from lab import i18n, layers, ownership
 from lab.errors import LabError
 from lab.i18n import t
 from lab.paths import runs_root
@@ -443,8 +443,8 @@ def _misclassified(metrics: dict, run) -> None:
         cols = st.columns(6)
         for index, item in enumerate(shown):
             with cols[index % 6]:
-                st.image(item["file"], width=84,
-                         caption=f"{item['true']} → {item['predicted']} ({item.get('probability', 0):.0%})")
+                chance = i18n.number(item.get("probability", 0), ".0%")
+                st.image(item["file"], width=84, caption=f"{item['true']} → {item['predicted']} ({chance})")
                 st.button(t("ui_runs.inside.button"), key=f"runs_inside_{index}", on_click=_look_inside,
                           args=(item["file"],), icon=":material/visibility:")
         looked = st.session_state.get(INSIDE)

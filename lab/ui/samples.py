@@ -13,7 +13,7 @@ import streamlit as st
 
 from lab.data import samples as recorded
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import number, t
 from lab.paths import data_root
 from lab.ui import data_folders, identity, recording, session
 
@@ -59,9 +59,9 @@ def _summary(dataset: str, counts: dict[str, int]) -> None:
     few = [cls for cls, count in counts.items() if 0 < count <= FEW]
     ready = len(counts) - len(empty) >= 2
     first, second, third = st.columns(3)
-    first.metric(t("ui_samples.metric.samples"), f"{total:,}")
-    second.metric(t("ui_samples.metric.classes"), f"{len(counts):,}")
-    third.metric(t("ui_samples.metric.empty"), f"{len(empty):,}")
+    first.metric(t("ui_samples.metric.samples"), number(total))
+    second.metric(t("ui_samples.metric.classes"), number(len(counts)))
+    third.metric(t("ui_samples.metric.empty"), number(len(empty)))
     if total:
         st.altair_chart(_counts_chart(counts), width="stretch")
     st.caption(t("ui_samples.where", folder=f"Data/{dataset}/{recorded.SPLIT}/"))

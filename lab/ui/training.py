@@ -14,7 +14,7 @@ import streamlit as st
 
 from lab import ownership
 from lab.errors import LabError
-from lab.i18n import t
+from lab.i18n import number, t
 from lab.speed import PRECISIONS
 from lab.train.snapshot import Snapshot
 from lab.train.status import ACTIVE
@@ -234,7 +234,7 @@ def _duration(seconds) -> str:
 
 
 def _percent(value) -> str:
-    return f"{value:.1%}" if isinstance(value, (int, float)) and value == value else "–"
+    return number(value, ".1%") if isinstance(value, (int, float)) and value == value else "–"
 
 
 def progress_text(snap: Snapshot) -> tuple[float, str]:

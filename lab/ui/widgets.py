@@ -8,7 +8,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from lab import layers
-from lab.i18n import t
+from lab.i18n import number, t
 from lab.shapes import Table
 from lab.spec import Report
 
@@ -70,7 +70,7 @@ def shape_table_html(spec: dict, report: Report, result: Table | None) -> str:
         style = f"background:{ERROR_BG};" if messages else ""
         shape = (f'<code style="white-space:nowrap">{shape_text(row.output_shape)}</code>'
                  if row is not None and row.output_shape else "—")
-        params = f"{row.params:,}" if row is not None and row.output_shape else "—"
+        params = number(row.params) if row is not None and row.output_shape else "—"
         formula = html.escape(row.formula) if row is not None and row.output_shape else ""
         receptive = _receptive_cell(row)
         notes = "".join(f'<div class="lab-error" style="color:{ERROR_FG};font-weight:600">⛔ {html.escape(m)}</div>'
@@ -83,16 +83,16 @@ def shape_table_html(spec: dict, report: Report, result: Table | None) -> str:
                     + _cell(name) + _cell(shape) + _cell(params, "text-align:right")
                     + _cell(formula + notes, "font-size:0.9em") + receptive + "</tr>")
     if result is not None and result.ok:
-        total = html.escape(t("ui_widgets.table.total", total=f"{result.total_params:,}"))
-        split = html.escape(t("ui_widgets.table.trainable", trainable=f"{result.trainable_params:,}",
-                              non_trainable=f"{result.non_trainable_params:,}"))
+        total = html.escape(t("ui_widgets.table.total", total=number(result.total_params)))
+        split = html.escape(t("ui_widgets.table.trainable", trainable=number(result.trainable_params),
+                              non_trainable=number(result.non_trainable_params)))
         totals = f"<b>{total}</b> · {split}"
     else:
         totals = f"<b>{html.escape(t('ui_widgets.table.no_totals'))}</b>"
     rows.append('<tr style="border-top:2px solid rgba(128,128,128,0.5)">' + _cell("") + _cell("")
                 + _cell('<code style="white-space:nowrap">'
                         f"{shape_text(result.output_shape) if result is not None and result.ok else '—'}</code>")
-                + _cell(f"{result.total_params:,}" if result is not None and result.ok else "—",
+                + _cell(number(result.total_params) if result is not None and result.ok else "—",
                         "text-align:right;font-weight:600")
                 + _cell(totals) + _cell("") + "</tr>")
     return ('<table class="lab-shape-table" '
