@@ -211,3 +211,22 @@ def test_misclassified_images_by_cell_and_look_inside(runs_dir, trained):
 
 def thumbnails(at) -> list[str]:
     return [caption for image in at.image for caption in image.captions if "→" in caption]
+
+
+def test_chart_axes_write_numbers_the_readers_way():
+    import pandas as pd
+
+    from lab import i18n
+    from lab.ui import charts
+
+    chart = charts.probability_chart([("A", 0.75), ("B", 0.25)])
+    assert "locale" not in charts.localized(chart).to_dict().get("config", {})
+    with i18n.speaking("pt-BR"):
+        localized = charts.localized(chart).to_dict()
+        panels = charts.overlay_panels(pd.DataFrame({"run": ["r"] * 2, "epoch": [1, 2], "metric": ["loss"] * 2,
+                                                     "split": ["training"] * 2, "value": [2.0, 1.0]}))
+        panel = charts.localized(panels[0]).to_dict()
+    assert localized["config"]["locale"]["number"]["thousands"] == "."
+    assert localized["config"]["locale"]["number"]["decimal"] == ","
+    assert panel["config"]["locale"]["number"]["thousands"] == "."
+    assert "locale" not in chart.to_dict().get("config", {})  # the chart itself is left as it was

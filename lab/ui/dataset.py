@@ -16,7 +16,7 @@ import streamlit as st
 from lab.errors import LabError
 from lab.i18n import number, t
 from lab.paths import data_root
-from lab.ui import data_folders, session, tf_loader, widgets
+from lab.ui import charts, data_folders, session, tf_loader, widgets
 
 AUTOGEN_TRIED = "_ds_autogen_tried"
 MESSAGES = "_ds_messages"      # (kind, text) pairs to show once at the top
@@ -475,7 +475,7 @@ def render() -> None:
         st.subheader(t("ui_dataset.chart.title"))
         chart = _counts_chart(info)
         if chart is not None:
-            st.altair_chart(chart, width="stretch")
+            st.altair_chart(charts.localized(chart), width="stretch")
         if any(counts and min(counts.values()) * 2 < max(counts.values()) for counts in info.counts.values()):
             st.warning(t("ui_dataset.imbalanced"), icon="⚖️")
     with params_col:

@@ -369,7 +369,7 @@ def _show(name: str, image, crop, run, model, invert, place: int, table, source:
             if top:
                 best, probability = top[0]
                 st.markdown(f"### {best} · {number(probability, '.0%')}")
-                st.altair_chart(charts.probability_chart(top), width="stretch")
+                st.altair_chart(charts.localized(charts.probability_chart(top)), width="stretch")
             familiarity_view.show(run, model, prepared.array)
         inside.look_inside(model, prepared.array, table, run.class_names, key=f"predict_inside_{place}")
 

@@ -321,7 +321,7 @@ def _compare(infos, by_id) -> None:
         # One chart per column, each as wide as its column: the page never scrolls sideways.
         panels = charts.overlay_panels(frame, class_counts=classes, log=log)
         for column, panel in zip(st.columns(len(panels)), panels):
-            column.altair_chart(panel, width="stretch")
+            column.altair_chart(charts.localized(panel), width="stretch")
     if len(settings) >= 2:
         diff = spec_diff(settings)
         if diff.empty:
@@ -353,7 +353,8 @@ def _details(info) -> None:
             split = str(metrics.get("split") or "test")  # "test", "validation", or the folder's name ("Test")
             split = t(SPLIT_WORDS[split.lower()]) if split.lower() in SPLIT_WORDS else split
             st.markdown(t("ui_runs.details.confusion", split=split, count=metrics.get("n", "?")))
-            st.altair_chart(charts.confusion_chart(charts.confusion_frame(confusion, class_names), class_names),
+            chart = charts.confusion_chart(charts.confusion_frame(confusion, class_names), class_names)
+            st.altair_chart(charts.localized(chart),
                             key=CONFUSION, on_select=_picked_cell, selection_mode=charts.CELL_SELECTION)
             st.caption(t("ui_runs.confusion.click"))
         with right:

@@ -15,7 +15,7 @@ from lab.data import samples as recorded
 from lab.errors import LabError
 from lab.i18n import number, t
 from lab.paths import data_root
-from lab.ui import data_folders, identity, recording, session
+from lab.ui import charts, data_folders, identity, recording, session
 
 PER_PAGE = 24  # thumbnails shown at once
 COLUMNS = 6
@@ -63,7 +63,7 @@ def _summary(dataset: str, counts: dict[str, int]) -> None:
     second.metric(t("ui_samples.metric.classes"), number(len(counts)))
     third.metric(t("ui_samples.metric.empty"), number(len(empty)))
     if total:
-        st.altair_chart(_counts_chart(counts), width="stretch")
+        st.altair_chart(charts.localized(_counts_chart(counts)), width="stretch")
     st.caption(t("ui_samples.where", folder=f"Data/{dataset}/{recorded.SPLIT}/"))
     if empty:
         st.warning(t("ui_samples.empty_classes", names=", ".join(empty)))

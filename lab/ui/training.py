@@ -351,8 +351,9 @@ def job_view(job) -> None:
     frame = charts.live_frame(snap.batch_log, snap.history, snap.batches)
     if not frame.empty:
         planned = snap.epochs if active else None  # a finished run's axis ends at its last epoch
-        st.altair_chart(charts.training_chart(frame, epochs=planned, classes=len(snap.class_names),
-                                              log=charts.log_toggle("train_log_loss")), width="stretch")
+        chart = charts.training_chart(frame, epochs=planned, classes=len(snap.class_names),
+                                      log=charts.log_toggle("train_log_loss"))
+        st.altair_chart(charts.localized(chart), width="stretch")
     elif active:
         st.caption(t("ui_training.chart_soon"))
     _messages(snap)
