@@ -57,6 +57,25 @@ def test_upload_png_gives_a_prediction(env):
     assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) >= 2
 
 
+def test_a_model_of_the_quick_digits_points_real_writing_to_the_large_set(env, tmp_path, monkeypatch):
+    from ui_support import make_dataset, train_run
+
+    def upload_one(at):
+        at.radio(key="predict_source").set_value("upload").run()
+        at.file_uploader(key="predict_upload").set_value(
+            [("square.png", png_bytes(square_image(np.random.default_rng(5))), "image/png")])
+        at.run()
+        assert not at.exception, at.exception
+        return [c.value for c in at.caption if "large set" in c.value]
+
+    assert upload_one(predict_page()) == []  # a model of another dataset: no such note
+    digits = make_dataset(tmp_path / "Data", name="sketch-digits")
+    train_run(digits, tmp_path / "runs", epochs=1, name="quick digits")
+    use_lab(monkeypatch, tmp_path)
+    notes = upload_one(predict_page())
+    assert len(notes) == 1 and "sketch-digits-3000" in notes[0] and "95 %" in notes[0]
+
+
 def test_non_image_upload_gets_a_clear_message(env):
     at = predict_page()
     at.radio(key="predict_source").set_value("upload").run()

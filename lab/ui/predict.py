@@ -374,6 +374,15 @@ def _show(name: str, image, crop, run, model, invert, place: int, table, source:
         inside.look_inside(model, prepared.array, table, run.class_names, key=f"predict_inside_{place}")
 
 
+def _quick_digits_note(run) -> None:
+    """Real writing, read by a model of the quick built-in digits: where a better reader comes from."""
+    from lab.data import sample_digits
+
+    dataset = run.meta.get("dataset") if isinstance(run.meta.get("dataset"), dict) else {}
+    if dataset.get("name") == sample_digits.NAME:
+        st.caption(t("ui_predict.quick_digits", name=sample_digits.name_for(sample_digits.LARGE_PER_CLASS)))
+
+
 def render() -> None:
     st.title(t("ui_predict.title"))
     run = _choose_run()
@@ -410,5 +419,7 @@ def render() -> None:
     table = session.check(run.spec).table if run.spec else None
     for place, (name, image, crop) in enumerate(images):
         _show(name, image, crop, run, model, invert, place, table, source=source, hand_crop=hand_crop)
+    if source in ("upload", "webcam"):
+        _quick_digits_note(run)
     if run.path and not Path(run.path, "metrics.json").is_file():
         st.caption(t("ui_predict.no_test"))

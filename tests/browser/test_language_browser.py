@@ -57,5 +57,13 @@ def test_switching_the_language_keeps_the_network(page, app_url, settle, shoot):
     expect(page).to_have_url(re.compile(r"lang=en"))
     expect(layer_options(page)).to_have_count(layers)
     numbers = re.findall(r"\d[\d,.]*", page.locator("table.lab-shape-table").inner_text())
-    assert numbers == re.findall(r"\d[\d,.]*", table)  # the same shapes and parameter counts
+    portuguese = re.findall(r"\d[\d,.]*", table)
+    assert any(re.fullmatch(r"\d{1,3}(\.\d{3})+", n) for n in portuguese)  # thousands the Portuguese way: 9.248
+
+    def plain(number: str, thousands: str) -> str:  # 9,248 or 9.248 -> 9248; settings such as 0.08 stay
+        number = number.rstrip(".,")
+        return number.replace(thousands, "") if re.fullmatch(rf"\d{{1,3}}(\{thousands}\d{{3}})+", number) else number
+
+    # the same shapes and parameter counts
+    assert [plain(n, ",") for n in numbers] == [plain(n, ".") for n in portuguese]
     shoot(page, "architecture_back_in_english")
