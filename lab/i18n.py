@@ -228,6 +228,22 @@ def number(value: float, spec: str = ",", lang: str | None = None) -> str:
     return text.translate(marks) if marks else text
 
 
+class Setting:
+    """A value the person types (a learning rate, a fraction): written with a point in every language, the way the
+    lab's number boxes and Keras take it, where a measurement (a loss, a count) gets the language's marks."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 class _LocalNumbers(string.Formatter):
     """str.format, but a number given a format gets the language's marks (a plain ``{value}`` is left as it is)."""
 

@@ -133,5 +133,9 @@ def test_numbers_are_written_the_readers_way():
     assert t("data.digits.drawing", lang="pt-BR", total=np.int64(31000)) == "Desenhando 31.000 dígitos"
     with i18n.speaking("pt-BR"):
         assert i18n.number(2.5, ".1f") == "2,5"
+        # a value the person types keeps its point, as the number boxes and Keras take it
+        assert f"{i18n.Setting(0.001):g}" == "0.001" and i18n.Setting(0.25).__format__(".2f") == "0.25"
+        assert t("diagnostics.nan_loss.message_with_rate", epoch=2, batch=3, rate=i18n.Setting(0.01),
+                 lower=i18n.Setting(0.001)).count("0.0") == 2
         # a placeholder without a format is left as given: names, paths and shapes keep their dots and commas
         assert t("ui_dataset.exists", folder="Data/v1.2,old") == "Data/v1.2,old já existe."

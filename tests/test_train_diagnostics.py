@@ -93,7 +93,7 @@ def test_diagnoses_and_errors_speak_the_readers_language():
     assert found.title == "The loss became NaN" and "epoch 2, batch 17" in found.message
     with i18n.speaking("pt-BR"):
         assert found.title == "A perda virou NaN"
-        assert "época 2, lote 17" in found.message and "taxa de aprendizado 0,01" in found.message
+        assert "época 2, lote 17" in found.message and "taxa de aprendizado 0.01" in found.message
         assert "está chutando" in dx.check_guessing(3.17, 24, epoch=1).title
         with pytest.raises(LabError, match="duas classes"):
             prepare_spec(dict(small_spec(), compile={"loss": "binary_crossentropy"}), [16, 16, 1], 3)

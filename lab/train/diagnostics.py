@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from lab.i18n import t
+from lab.i18n import Setting, t
 
 # How close to ln(classes) the epoch loss must be to count as guessing (relative).
 STUCK_TOLERANCE = 0.04
@@ -29,6 +29,9 @@ RESOLVED = {
     "overfitting": "diagnostics.overfitting.resolved",
     "diverging": "diagnostics.diverging.resolved",
 }
+
+
+SETTINGS = ("rate", "lower")  # params that are values the person types: the learning rate, and one to try
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class Diagnosis:
 
     @property
     def message(self) -> str:
-        return t(self.message_id, **self.params)
+        return t(self.message_id, **{key: Setting(value) if key in SETTINGS else value
+                                     for key, value in self.params.items()})
 
     def to_dict(self) -> dict:
         """code, level, title, message (words in the current language), epoch and the ids' params."""
