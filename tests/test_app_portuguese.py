@@ -103,6 +103,10 @@ def test_every_page_speaks_portuguese(portuguese, page):
     at = open_page(portuguese, page)
     assert not at.exception, [e.value for e in at.exception]
     assert english_on(at) == []
+    assert english_thousands_on(at) == []
+    if page == "architecture":  # the shape table's parameter counts, in the thousands here
+        table = next(t for t in texts_of(at.main) if t.startswith("<table class=\"lab-shape-table\""))
+        assert re.search(r">\d{1,3}(\.\d{3})+<", table)
 
 
 def test_a_guess_on_the_predict_page_speaks_portuguese(portuguese):
@@ -122,7 +126,6 @@ def test_the_net_catches_english():
     assert any("image_dataset_from_directory" not in p for p in english_sentences())
 
 
-
 ENGLISH_THOUSANDS = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\d,])")  # 30,000 reads as thirty in Portuguese
 
 
@@ -134,16 +137,6 @@ def english_thousands_on(at: AppTest) -> list[str]:
         text = re.sub(r"`[^`]*`", " ", re.sub(r"<[^>]+>", " ", text))
         found += ENGLISH_THOUSANDS.findall(text)
     return found
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_every_page_writes_thousands_the_portuguese_way(portuguese, page):
-    at = open_page(portuguese, page)
-    assert not at.exception, [e.value for e in at.exception]
-    assert english_thousands_on(at) == []
-    if page == "architecture":  # the shape table's parameter counts, in the thousands here
-        table = next(t for t in texts_of(at.main) if t.startswith("<table class=\"lab-shape-table\""))
-        assert re.search(r">\d{1,3}(\.\d{3})+<", table)
 
 
 def test_the_thousands_net_catches_english_numbers():
