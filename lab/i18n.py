@@ -211,20 +211,27 @@ def t(key: str, /, lang: str | None = None, **params: object) -> str:
         if text is None:
             raise KeyError(f"no words for {key!r} in {LOCALE_DIR / FOLDERS[DEFAULT]}")
     if params or "{" in text or "}" in text:
-        marks = _NUMBER_MARKS.get(lang)
+        marks = _MARK_TABLES.get(lang)
         return _LocalNumbers(marks).vformat(text, (), params) if marks else text.format(**params)
     return text
 
 
-# How each language writes the thousands and decimal marks that Python writes as "," and ".".
-_NUMBER_MARKS = {"pt-BR": str.maketrans({",": ".", ".": ","})}
+# The thousands and decimal marks of each language that does not write them as English does ("," and ".").
+NUMBER_MARKS = {"pt-BR": (".", ",")}
+_MARK_TABLES = {lang: str.maketrans({",": thousands, ".": decimal}) for lang, (thousands, decimal) in
+                NUMBER_MARKS.items()}
+
+
+def number_marks(lang: str | None = None) -> tuple[str, str]:
+    """(thousands, decimal) as the current language (or ``lang``) writes them."""
+    return NUMBER_MARKS.get(_speaking(lang), (",", "."))
 
 
 def number(value: float, spec: str = ",", lang: str | None = None) -> str:
     """``value`` formatted with ``spec``, the reader's way: 30,000 and 0.25 in English, 30.000 and 0,25 in
     Portuguese."""
     text = format(value, spec)
-    marks = _NUMBER_MARKS.get(_speaking(lang))
+    marks = _MARK_TABLES.get(_speaking(lang))
     return text.translate(marks) if marks else text
 
 

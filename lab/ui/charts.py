@@ -8,27 +8,24 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from lab.i18n import language, number, t
+from lab.i18n import number, number_marks, t
 
 if TYPE_CHECKING:  # imported where used: the first page draws without them
     import altair as alt
     import pandas as pd
 
 
-# Vega's number locale for each language that does not write numbers the English way: the axes' ticks.
-NUMBER_LOCALES = {"pt-BR": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["R$", ""]}}
-
-
 def localized(chart):
-    """The chart with its axes' numbers written the reader's way (3.000 in Portuguese)."""
-    locale = NUMBER_LOCALES.get(language())
-    if locale is None:
+    """The chart with its axes' numbers written the reader's way (3.000 in Portuguese): a Vega number locale."""
+    thousands, decimal = number_marks()
+    if (thousands, decimal) == (",", "."):  # Vega's own way
         return chart
     import altair as alt
 
     chart = chart.copy(deep=False)
     config = chart.config if isinstance(chart.config, alt.Config) else alt.Config()
-    config.locale = alt.Locale(number=alt.NumberLocale(**locale))
+    config.locale = alt.Locale(number=alt.NumberLocale(decimal=decimal, thousands=thousands, grouping=[3],
+                                                       currency=["", ""]))
     chart.config = config
     return chart
 
