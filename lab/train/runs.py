@@ -547,6 +547,12 @@ class Run:
         return list(self.meta.get("class_names") or [])
 
     @property
+    def dataset_record(self) -> dict:
+        """The dataset it trained on, as recorded ({"name": ..., "path": ...}); {} when the record has none."""
+        dataset = self.meta.get("dataset")
+        return dict(dataset) if isinstance(dataset, dict) else {}
+
+    @property
     def preprocessing(self) -> dict:
         """Checked by ``load_run``: image size within MAX_IMAGE_SIDE, known colour mode."""
         return dict(self.meta.get("preprocessing") or {})

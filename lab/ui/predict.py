@@ -290,8 +290,7 @@ def _dataset_input(run) -> list[tuple[str, object, None]]:
     from lab.data import summary
     from lab.ui import data_folders
 
-    recorded = run.meta.get("dataset") if isinstance(run.meta.get("dataset"), dict) else {}
-    info = data_folders.info_for(session.dataset()) or data_folders.info_for(recorded.get("path"))
+    info = data_folders.info_for(session.dataset()) or data_folders.info_for(run.dataset_record.get("path"))
     if info is None or not info.classes:
         st.info(t("ui_predict.dataset.none"))
         return []
@@ -378,8 +377,7 @@ def _quick_digits_note(run) -> None:
     """Real writing, read by a model of the quick built-in digits: where a better reader comes from."""
     from lab.data import sample_digits
 
-    dataset = run.meta.get("dataset") if isinstance(run.meta.get("dataset"), dict) else {}
-    if dataset.get("name") == sample_digits.NAME:
+    if run.dataset_record.get("name") == sample_digits.NAME:
         st.caption(t("ui_predict.quick_digits", name=sample_digits.name_for(sample_digits.LARGE_PER_CLASS)))
 
 
